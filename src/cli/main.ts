@@ -1,1 +1,31 @@
-console.log("aws-refresh");
+import { Command } from "commander";
+import { commands } from "./commands.js";
+
+/** Builds the `aws-refresh` program. Commands live one per file and register themselves in ./commands.ts. */
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command("aws-refresh")
+    .description("AWS credentials that stay valid for as long as your job runs")
+    .showHelpAfterError()
+    .enablePositionalOptions();
+  for (const register of commands) register(program, setExitCode);
+  return program;
+}
+
+async function main(): Promise<void> {
+  let exitCode = 0;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    const code = (err as { exitCode?: number }).exitCode;
+    if (typeof code === "number") process.exit(code);
+    process.stderr.write(`aws-refresh: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  process.exit(exitCode);
+}
+
+void main();

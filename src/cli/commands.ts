@@ -1,0 +1,9 @@
+import type { Command } from "commander";
+
+/**
+ * Each CLI command lives in its own file, exports `runX(input, deps): Promise<number>` for tests, and a
+ * `registerX(program, setExitCode)` that wires it into commander. Add one line per command here.
+ */
+export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
+
+export const commands: RegisterCommand[] = [];
