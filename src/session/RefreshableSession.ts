@@ -1,0 +1,244 @@
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity, Logger } from "@smithy/types";
+import { RefreshSessionError } from "../errors.js";
+import {
+  refreshable,
+  type Clock,
+  type RefreshMetrics,
+  type RefreshableCredentials,
+  type RefreshableEvents,
+  type RefreshableOptions,
+} from "../refresh/refreshable.js";
+import { ClientCache, DEFAULT_CLIENT_CACHE_SIZE, type Destroyable } from "./clientCache.js";
+import { methods, type MethodOptions, type SessionEnd, type SessionSource } from "./methods.js";
+
+/** Options every method shares. */
+export interface SessionCommonOptions {
+  /** Region for the clients the session creates. Default: the source's (an SSO profile's), else the SDK's resolution. */
+  region?: string;
+  /** Engine options: windows, mode, jitter, clock, retry. See {@link RefreshableOptions}. */
+  refresh?: Omit<RefreshableOptions, "logger">;
+  /** Client cache: `{ maxSize }` (default 64) or `false` to build a new client on every `client()` call. */
+  clientCache?: { maxSize?: number } | false;
+  /** The SDK's Logger interface; used by the engine and passed to every client. Default: silent. */
+  logger?: Logger;
+}
+
+/** Options of {@link RefreshableSession}: a `method` with its own options, plus the common ones. */
+export type RefreshableSessionOptions = MethodOptions & SessionCommonOptions;
+
+/** What `whoami()` resolves to: STS GetCallerIdentity's answer. */
+export interface CallerIdentity {
+  Account: string;
+  Arn: string;
+  UserId: string;
+}
+
+/** Events of a session: the engine's, plus session-level ones added by its features. */
+export interface SessionEvents extends RefreshableEvents {
+  [event: string]: unknown;
+}
+
+/** Session metrics: the engine's plus the session's own. */
+export interface SessionMetrics extends RefreshMetrics {
+  /** Clients currently cached. */
+  cachedClients: number;
+}
+
+/** Any SDK v3 client class. */
+export type ClientConstructor<C, Config> = new (config: Config) => C;
+
+const COMMON_KEYS = ["region", "refresh", "clientCache", "logger"] as const;
+const ENGINE_EVENTS = new Set<string>(["refresh", "refresh-failed", "expired"]);
+
+/**
+ * A credential that refreshes itself in the background, and the SDK clients that share it.
+ *
+ * @example
+ * ```ts
+ * import { S3Client, ListObjectsV2Command } from "@aws-sdk/client-s3";
+ * import { RefreshableSession } from "aws-refresh-session";
+ *
+ * const session = new RefreshableSession({
+ *   method: "sts",
+ *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/etl" },
+ *   region: "us-east-1",
+ * });
+ * const s3 = session.client(S3Client); // cached: the same instance for the same arguments
+ * await s3.send(new ListObjectsV2Command({ Bucket: "b" }));
+ * console.log(await session.whoami());
+ * session.close();
+ * ```
+ */
+export class RefreshableSession {
+  /** The engine: pass it as `credentials` to any SDK v3 client. */
+  readonly credentials: RefreshableCredentials;
+  readonly method: string;
+  readonly #source: SessionSource;
+  readonly #cache: ClientCache | undefined;
+  readonly #region: string | undefined;
+  readonly #logger: Logger | undefined;
+  readonly #listeners = new Map<string, Set<(payload: unknown) => void>>();
+  #closed = false;
+
+  constructor(options: RefreshableSessionOptions) {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError("`options` must be an object with a `method`");
+    }
+    const method = (options as { method?: unknown }).method;
+    const factory = typeof method === "string" && Object.hasOwn(methods, method) ? methods[method] : undefined;
+    if (!factory) {
+      throw new TypeError(
+        `\`method\` must be one of ${Object.keys(methods)
+          .map((m) => JSON.stringify(m))
+          .join(", ")}; got ${JSON.stringify(method)}`,
+      );
+    }
+    if (options.region !== undefined && (typeof options.region !== "string" || options.region === "")) {
+      throw new TypeError("`region` must be a non-empty string");
+    }
+    if (options.clientCache !== undefined && options.clientCache !== false) {
+      const max = options.clientCache?.maxSize;
+      if (typeof options.clientCache !== "object" || (max !== undefined && !(Number.isInteger(max) && max >= 1))) {
+        throw new RangeError("`clientCache.maxSize` must be an integer >= 1 (or pass `clientCache: false`)");
+      }
+    }
+    this.method = method as string;
+    this.#logger = options.logger;
+    const clock: Clock = options.refresh?.clock ?? Date;
+    const methodOptions: Record<string, unknown> = { ...options };
+    for (const key of COMMON_KEYS) delete methodOptions[key];
+    this.#source = factory(methodOptions as never, { logger: options.logger, clock });
+    this.#region = options.region ?? this.#source.region;
+    this.credentials = refreshable(this.#source.source, { ...options.refresh, logger: options.logger });
+    this.#source.bindEmitter?.((event, payload) => this.emit(event, payload));
+    this.#cache =
+      options.clientCache === false
+        ? undefined
+        : new ClientCache(options.clientCache?.maxSize ?? DEFAULT_CLIENT_CACHE_SIZE);
+  }
+
+  /**
+   * A client of `ClientClass` using the session's credentials and region. The same class and config give the same
+   * (cached) instance; the least recently used clients are destroyed past `clientCache.maxSize`.
+   */
+  client<C extends Destroyable, Config extends object>(
+    ClientClass: ClientConstructor<C, Config>,
+    config?: Omit<Config, "credentials">,
+  ): C {
+    this.#assertOpen();
+    if (typeof ClientClass !== "function") throw new TypeError("`ClientClass` must be an SDK v3 client class");
+    if (config !== undefined && (config === null || typeof config !== "object")) {
+      throw new TypeError("`config` must be an object");
+    }
+    if (config && "credentials" in config) {
+      throw new TypeError(
+        "`config.credentials` cannot be set on session.client(): the session provides them. " +
+          "Create the client with `new` if it needs other credentials.",
+      );
+    }
+    const key = this.#cache?.key(ClientClass, config);
+    if (key !== undefined) {
+      const hit = this.#cache?.get(key);
+      if (hit) return hit as C;
+    }
+    const client = new ClientClass(this.clientConfig(config) as Config);
+    if (key !== undefined) this.#cache?.set(key, client);
+    return client;
+  }
+
+  /**
+   * The config `client()` builds a client with: the session's credentials, region and logger under your own config.
+   * Useful to build a client yourself (`new S3Client(session.clientConfig({ … }))`).
+   */
+  clientConfig<Config extends object>(config?: Config): Config & { credentials: RefreshableCredentials } {
+    const base: Record<string, unknown> = { credentials: this.credentials };
+    if (this.#region !== undefined) base.region = this.#region;
+    if (this.#logger !== undefined) base.logger = this.#logger;
+    return { ...base, ...config, credentials: this.credentials } as Config & { credentials: RefreshableCredentials };
+  }
+
+  /** The region the session's clients use, as the SDK resolves it; undefined when none is configured anywhere. */
+  async region(): Promise<string | undefined> {
+    if (this.#region !== undefined) return this.#region;
+    try {
+      return await this.client(STSClient).config.region();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Who the credentials belong to: STS GetCallerIdentity. */
+  async whoami(): Promise<CallerIdentity> {
+    const out = await this.client(STSClient).send(new GetCallerIdentityCommand({}));
+    if (!out.Account || !out.Arn || !out.UserId) {
+      throw new RefreshSessionError("SOURCE_FAILED", "STS GetCallerIdentity answered without Account, Arn or UserId", {
+        source: this.credentials.sourceName,
+      });
+    }
+    return { Account: out.Account, Arn: out.Arn, UserId: out.UserId };
+  }
+
+  /** The current credential, refreshed or waited for as the engine decides. */
+  getCredentials(): Promise<AwsCredentialIdentity> {
+    return this.credentials();
+  }
+
+  /** Force a refresh now (joins one in flight). */
+  refresh(): Promise<AwsCredentialIdentity> {
+    return this.credentials.refresh();
+  }
+
+  /** Predicted end of the underlying session (SSO session, MFA session) and what the prediction rests on. */
+  async validUntil(): Promise<SessionEnd | undefined> {
+    return this.#source.validUntil?.();
+  }
+
+  metrics(): SessionMetrics {
+    return { ...this.credentials.metrics(), cachedClients: this.#cache?.size ?? 0 };
+  }
+
+  /** Subscribe to an engine event (`refresh`, `refresh-failed`, `expired`) or a session event; returns an unsubscriber. */
+  on<E extends keyof SessionEvents & string>(event: E, listener: (payload: SessionEvents[E]) => void): () => void {
+    if (ENGINE_EVENTS.has(event)) {
+      return this.credentials.on(event as keyof RefreshableEvents, listener as never);
+    }
+    if (typeof listener !== "function") throw new TypeError("`listener` must be a function");
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as (payload: unknown) => void);
+    return () => set.delete(listener as (payload: unknown) => void);
+  }
+
+  /** Raise a session-level event. Used by the session's features; listeners that throw are logged, not propagated. */
+  protected emit(event: string, payload: unknown): void {
+    for (const fn of this.#listeners.get(event) ?? []) {
+      try {
+        fn(payload);
+      } catch (err) {
+        this.#logger?.error(`aws-refresh-session: a "${event}" listener threw: ${String(err)}`);
+      }
+    }
+  }
+
+  /** Stop every timer and destroy the cached clients. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.credentials.close();
+    this.#source.close?.();
+    this.#cache?.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new RefreshSessionError("CLOSED", "This RefreshableSession was closed; create a new one", {
+        source: this.credentials.sourceName,
+      });
+    }
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return `RefreshableSession { method: ${JSON.stringify(this.method)}, source: ${JSON.stringify(this.credentials.sourceName)} }`;
+  }
+}

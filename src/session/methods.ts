@@ -1,0 +1,64 @@
+import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
+import type { Clock, CredentialSource } from "../refresh/refreshable.js";
+import { fromAssumeRole, type AssumeRoleInit } from "../sources/sts.js";
+import { fromWebIdentity, type WebIdentityInit } from "../sources/web-identity.js";
+import { fromCustom, type CustomSourceFunction } from "../sources/custom.js";
+import { fromProvider } from "../sources/provider.js";
+
+/** When a source's underlying session (SSO, MFA) is predicted to end, and what the prediction rests on. */
+export interface SessionEnd {
+  at: Date;
+  basis: string;
+}
+
+/** What a method factory hands the session. Internal. */
+export interface SessionSource {
+  source: CredentialSource;
+  /** Region the source implies (an SSO profile's `region`); the session's `region` option wins. */
+  region?: string;
+  /** Predicted end of the underlying session, when the source can know it. */
+  validUntil?(): Promise<SessionEnd | undefined>;
+  /** Lets the source raise session-level events (e.g. `sso-session-ending`). */
+  bindEmitter?(emit: (event: string, payload: unknown) => void): void;
+  /** Stops the source's own timers. */
+  close?(): void;
+}
+
+/** Context the session passes to method factories. */
+export interface MethodContext {
+  logger: Logger | undefined;
+  clock: Clock;
+}
+
+/** `{ method: "sts", assumeRole: { RoleArn } }`: STS AssumeRole, optionally with MFA and role chaining. */
+export type StsMethodOptions = { method: "sts" } & AssumeRoleInit;
+/** `{ method: "web-identity" }`: AssumeRoleWithWebIdentity (EKS IRSA, GitHub Actions OIDC…). */
+export type WebIdentityMethodOptions = { method: "web-identity" } & WebIdentityInit;
+/** `{ method: "custom", source }`: your own async function. */
+export interface CustomMethodOptions {
+  method: "custom";
+  source: CustomSourceFunction;
+}
+/** `{ method: "provider", provider }`: any SDK v3 credential provider, given background refresh. */
+export interface ProviderMethodOptions {
+  method: "provider";
+  provider: AwsCredentialIdentityProvider;
+}
+
+/** Every `method` a {@link RefreshableSession} accepts, with its own options. */
+export type MethodOptions = StsMethodOptions | WebIdentityMethodOptions | CustomMethodOptions | ProviderMethodOptions;
+
+type Factory = (options: never, ctx: MethodContext) => SessionSource;
+
+function stripMethod<T extends { method: string }>(options: T): Omit<T, "method"> {
+  const { method: _method, ...rest } = options;
+  return rest;
+}
+
+/** The method registry: one entry per credential source. */
+export const methods: Record<string, Factory> = {
+  sts: (o: StsMethodOptions) => ({ source: fromAssumeRole(stripMethod(o) as AssumeRoleInit) }),
+  "web-identity": (o: WebIdentityMethodOptions) => ({ source: fromWebIdentity(stripMethod(o) as WebIdentityInit) }),
+  custom: (o: CustomMethodOptions) => ({ source: fromCustom(o.source) }),
+  provider: (o: ProviderMethodOptions) => ({ source: fromProvider(o.provider) }),
+};
