@@ -22,3 +22,21 @@ export type {
   RefreshableOptions,
 } from "./refresh/refreshable.js";
 export { redactKeyId } from "./refresh/redact.js";
+export { RefreshableSession } from "./session/RefreshableSession.js";
+export type {
+  CallerIdentity,
+  ClientConstructor,
+  RefreshableSessionOptions,
+  SessionCommonOptions,
+  SessionEvents,
+  SessionMetrics,
+} from "./session/RefreshableSession.js";
+export type {
+  CustomMethodOptions,
+  MethodOptions,
+  ProviderMethodOptions,
+  SessionEnd,
+  StsMethodOptions,
+  WebIdentityMethodOptions,
+} from "./session/methods.js";
+export { DEFAULT_CLIENT_CACHE_SIZE } from "./session/clientCache.js";
