@@ -523,7 +523,9 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
     if (remaining > h.advisoryMs) return h.identity;
     if (remaining > h.mandatoryMs) {
       // Advisory window: answer at once, refresh in the background (deferred mode, or a timer that fired late).
-      if (!inflight && now >= retryNotBefore) start(false).catch(noop);
+      // In eager mode a caller never pre-empts the jittered timer: that would undo the fleet-wide spread.
+      const timerDue = mode === "deferred" || nextRefreshAt === undefined || now >= nextRefreshAt;
+      if (!inflight && now >= retryNotBefore && timerDue) start(false).catch(noop);
       return h.identity;
     }
     if (remaining > 0) {
