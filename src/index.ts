@@ -40,3 +40,12 @@ export type {
   WebIdentityMethodOptions,
 } from "./session/methods.js";
 export { DEFAULT_CLIENT_CACHE_SIZE } from "./session/clientCache.js";
+export { fromAssumeRole, DEFAULT_STS_REGION, DEFAULT_MFA_SESSION_DURATION_SECONDS } from "./sources/sts.js";
+export type { AssumeRoleInit, AssumeRoleParams, AssumeRoleSource, MfaOptions } from "./sources/sts.js";
+export { getMfaCode, DEFAULT_MFA_TIMEOUT_MS } from "./sources/mfa.js";
+export type { MfaTokenCode } from "./sources/mfa.js";
+export { fromWebIdentity } from "./sources/web-identity.js";
+export type { WebIdentityInit } from "./sources/web-identity.js";
+export { fromCustom } from "./sources/custom.js";
+export type { CustomCredentials, CustomSourceFunction } from "./sources/custom.js";
+export { fromProvider } from "./sources/provider.js";
