@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerDemo } from "./demo.js";
 
 /**
  * Each CLI command lives in its own file, exports `runX(input, deps): Promise<number>` for tests, and a
@@ -6,4 +7,4 @@ import type { Command } from "commander";
  */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [registerDemo];
