@@ -262,6 +262,8 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
   let retryNotBefore = 0;
   let lastFailureAt: number | undefined;
   let expiredEmittedFor: number | undefined;
+  /** Refreshes in a row that returned the credential already held. */
+  let unchangedStreak = 0;
   const m = { refreshes: 0, refreshFailures: 0, consecutiveFailures: 0, waits: 0 };
   let lastRefreshAt: number | undefined;
   let lastError: Error | undefined;
@@ -344,8 +346,9 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
     return expiresAt - h.advisoryMs + Math.random() * jitter * span;
   }
 
-  function retryDelay(now: number): number {
-    const exp = Math.min(maxRetry, retryBase * 2 ** Math.max(0, m.consecutiveFailures - 1));
+  /** Backoff before attempt `attempt` (1 = first retry) of a source that failed or returned no new credential. */
+  function retryDelay(now: number, attempt: number): number {
+    const exp = Math.min(maxRetry, retryBase * 2 ** Math.max(0, attempt - 1));
     // Half to full of the backoff, so a fleet whose source failed together does not retry together.
     let delay = exp * (0.5 + Math.random() * 0.5);
     if (held?.expiresAt !== undefined && held.expiresAt > now) {
@@ -403,9 +406,11 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
       const at = backgroundRefreshAt(held);
       if (unchanged && at <= now) {
         // Still the old credential and already inside the window: try again later, not in a tight loop.
-        retryNotBefore = now + retryDelay(now);
+        unchangedStreak++;
+        retryNotBefore = now + retryDelay(now, unchangedStreak);
         schedule(retryNotBefore, "repeat");
       } else {
+        unchangedStreak = 0;
         retryNotBefore = 0;
         if (mode === "eager") schedule(at, "scheduled");
       }
@@ -432,7 +437,7 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
     const stillValid = isValid(held, now);
     let nextRetry: number | undefined;
     if (!closed && held !== undefined && held.expiresAt !== undefined) {
-      nextRetry = now + retryDelay(now);
+      nextRetry = now + retryDelay(now, m.consecutiveFailures);
       retryNotBefore = nextRetry;
       schedule(nextRetry, "retry");
     }
