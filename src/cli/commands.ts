@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerDemo } from "./demo.js";
+import { registerEmulate } from "./emulate.js";
 
 /**
  * Each CLI command lives in its own file, exports `runX(input, deps): Promise<number>` for tests, and a
@@ -7,4 +8,4 @@ import { registerDemo } from "./demo.js";
  */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commands: RegisterCommand[] = [registerDemo];
+export const commands: RegisterCommand[] = [registerDemo, registerEmulate];
