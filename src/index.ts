@@ -36,6 +36,7 @@ export type {
   MethodOptions,
   ProviderMethodOptions,
   SessionEnd,
+  SourceStatusItem,
   StsMethodOptions,
   WebIdentityMethodOptions,
 } from "./session/methods.js";

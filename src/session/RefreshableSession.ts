@@ -10,7 +10,7 @@ import {
   type RefreshableOptions,
 } from "../refresh/refreshable.js";
 import { ClientCache, DEFAULT_CLIENT_CACHE_SIZE, type Destroyable } from "./clientCache.js";
-import { methods, type MethodOptions, type SessionEnd, type SessionSource } from "./methods.js";
+import { methods, type MethodOptions, type SessionEnd, type SessionSource, type SourceStatusItem } from "./methods.js";
 
 /** Options every method shares. */
 export interface SessionCommonOptions {
@@ -192,6 +192,11 @@ export class RefreshableSession {
   /** Predicted end of the underlying session (SSO session, MFA session) and what the prediction rests on. */
   async validUntil(): Promise<SessionEnd | undefined> {
     return this.#source.validUntil?.();
+  }
+
+  /** Facts the source reports about itself (e.g. an SSO token's expiry and cache permissions); empty when none. */
+  async sourceStatus(): Promise<SourceStatusItem[]> {
+    return (await this.#source.status?.()) ?? [];
   }
 
   metrics(): SessionMetrics {

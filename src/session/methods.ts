@@ -11,6 +11,20 @@ export interface SessionEnd {
   basis: string;
 }
 
+/**
+ * One fact a source reports about itself for `aws-refresh status` (e.g. an SSO access token's expiry, the cache
+ * file's mode). Holds no secret.
+ */
+export interface SourceStatusItem {
+  /** Stable machine key, e.g. `sso.accessTokenExpiresAt`. */
+  key: string;
+  /** Human label, e.g. `SSO access token expires`. */
+  label: string;
+  value: string | number | boolean | null;
+  /** Set when this fact is a problem: what is wrong and what to do about it. */
+  problem?: string;
+}
+
 /** What a method factory hands the session. Internal. */
 export interface SessionSource {
   source: CredentialSource;
@@ -20,6 +34,8 @@ export interface SessionSource {
   validUntil?(): Promise<SessionEnd | undefined>;
   /** Lets the source raise session-level events (e.g. `sso-session-ending`). */
   bindEmitter?(emit: (event: string, payload: unknown) => void): void;
+  /** Facts about the source for `aws-refresh status` (SSO token expiry, cache permissions…). */
+  status?(): Promise<SourceStatusItem[]>;
   /** Stops the source's own timers. */
   close?(): void;
 }
