@@ -1,5 +1,5 @@
 // Benchmarks, side by side with the SDK's own providers in one run. `npm run bench` builds first.
-// Figures are printed as a table and written to bench/results.json. Nothing here is a pass/fail test.
+// Figures are printed as a table and written to bench/results-core.json. Nothing here is a pass/fail test.
 import { writeFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -225,7 +225,7 @@ await rotation();
 await clientCache();
 results.seconds = +((performance.now() - t0) / 1000).toFixed(1);
 results.node = process.version;
-writeFileSync(new URL("./results.json", import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(new URL("./results-core.json", import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
 
 const h = results.hotPath;
 console.log("\nHot path (S3 GetObject, 16 loops, median of rounds):");
@@ -237,4 +237,4 @@ console.log(
 console.table(results.rotation);
 console.log("\nClient cache:");
 console.table(results.clientCache);
-console.log(`\n(${results.seconds}s; results in bench/results.json)`);
+console.log(`\n(${results.seconds}s; results in bench/results-core.json)`);
