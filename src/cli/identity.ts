@@ -38,7 +38,8 @@ export async function probeIdentity(session: RefreshableSession, region?: string
   const result: IdentityProbe = {};
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));
-    if (out.Account && out.Arn && out.UserId) result.identity = { Account: out.Account, Arn: out.Arn, UserId: out.UserId };
+    if (out.Account && out.Arn && out.UserId)
+      result.identity = { Account: out.Account, Arn: out.Arn, UserId: out.UserId };
     else result.error = "STS GetCallerIdentity answered without Account, Arn or UserId";
   } catch (err) {
     result.error = errorMessage(err);

@@ -43,13 +43,7 @@ export interface SourceInput {
 
 /** How the session gets its credentials, for messages and `status`. */
 export type SourceKind =
-  | "assume-role"
-  | "web-identity"
-  | "sso"
-  | "credential-process"
-  | "static"
-  | "environment"
-  | "default-chain";
+  "assume-role" | "web-identity" | "sso" | "credential-process" | "static" | "environment" | "default-chain";
 
 /** A session built from {@link SourceInput}. */
 export interface ResolvedSource {
@@ -227,7 +221,9 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
           roleArn: data.role_arn,
           webIdentityTokenFile: data.web_identity_token_file,
           ...(data.role_session_name ? { roleSessionName: data.role_session_name } : {}),
-          ...(data.duration_seconds ? { durationSeconds: integerSeconds("duration_seconds", data.duration_seconds, name) } : {}),
+          ...(data.duration_seconds
+            ? { durationSeconds: integerSeconds("duration_seconds", data.duration_seconds, name) }
+            : {}),
           ...(region ? { region } : {}),
           ...(stsClientConfig ? { stsClientConfig } : {}),
           env,
@@ -408,7 +404,9 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
           input: { ...input, notify: undefined, loginTimeoutMs: undefined },
           kind: built.kind,
           chain: built.chain.map((d) =>
-            Object.fromEntries(Object.entries(d).filter(([k]) => !SECRET_KEY.test(k) || k === "web_identity_token_file")),
+            Object.fromEntries(
+              Object.entries(d).filter(([k]) => !SECRET_KEY.test(k) || k === "web_identity_token_file"),
+            ),
           ),
           // Rotated static keys must not hit an old cache entry: the key id (not the secret) is enough.
           keys: built.chain.map((d) => d.aws_access_key_id ?? null),

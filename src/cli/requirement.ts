@@ -7,8 +7,12 @@ export interface RequirementCheck {
   ok: boolean;
   /** The predicted end of the underlying session, when the source can tell. */
   end: SessionEnd | undefined;
-  /** Set when the requirement cannot be met: what is wrong and what to do. */
+  /** Set when the requirement cannot be met: what is wrong and what to do (`problem` and `fix` together). */
   error?: RefreshSessionError;
+  /** What is wrong, when the requirement is not met. */
+  problem?: string;
+  /** What to do about it. */
+  fix?: string;
   /** Set when the source cannot predict its end: what was (not) checked. */
   note?: string;
 }
@@ -52,14 +56,17 @@ export async function checkRequirement(
   } else {
     fix = "Renew the underlying session before starting, or lower --require.";
   }
+  const problem =
+    `${who} cannot keep credentials valid for ${wanted}: ${end.basis}, at ${describeTime(end.at, now)}, ` +
+    `${formatDuration(Math.max(0, now + requireMs - end.at.getTime()))} short of --require ${wanted}`;
   return {
     ok: false,
     end,
-    error: new RefreshSessionError(
-      "SESSION_TOO_SHORT",
-      `${who} cannot keep credentials valid for ${wanted}: ${end.basis}, at ${describeTime(end.at, now)}, ` +
-        `${formatDuration(Math.max(0, now + requireMs - end.at.getTime()))} short of --require ${wanted}. ${fix}`,
-      { ...(resolved.profile ? { profile: resolved.profile } : {}), source: resolved.session.credentials.sourceName },
-    ),
+    problem,
+    fix,
+    error: new RefreshSessionError("SESSION_TOO_SHORT", `${problem}. ${fix}`, {
+      ...(resolved.profile ? { profile: resolved.profile } : {}),
+      source: resolved.session.credentials.sourceName,
+    }),
   };
 }

@@ -289,12 +289,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
       identity = await engine();
     } catch (err) {
       logger?.warn(`aws-refresh server: no credentials for profile "${name}": ${errorMessage(err)}`);
-      return send(
-        res,
-        503,
-        JSON.stringify({ Code: "CredentialsUnavailable", Message: errorMessage(err) }),
-        name,
-      );
+      return send(res, 503, JSON.stringify({ Code: "CredentialsUnavailable", Message: errorMessage(err) }), name);
     }
     served[name] = (served[name] ?? 0) + 1;
     send(res, 200, JSON.stringify(credentialsBody(identity, staticLifetimeMs)), name);
