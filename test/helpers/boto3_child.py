@@ -5,7 +5,8 @@ CHILD_CLOCK_SHIFT_SECONDS: moves the clock botocore's credential code reads (and
 time). Tests issue credentials that live seconds, not an hour; shifting botocore's credential clock back by
 (15 min - lifetime/4) makes its fixed 15-minute refresh window start a quarter of a lifetime before expiry, where a
 1-hour credential puts it in production.
-Prints one JSON line: calls, errors, the first error, server requests for the profile read from /metrics.
+Prints one JSON line: calls, errors, the first error, distinct access keys used, and the server's answered requests
+for the profile (read from its /metrics).
 """
 import datetime
 import json
@@ -33,13 +34,16 @@ import boto3  # noqa: E402
 
 seconds = float(os.environ.get("CHILD_SECONDS", "5"))
 bucket = os.environ.get("CHILD_BUCKET", "child-bucket")
-s3 = boto3.client("s3")
+session = boto3.session.Session()
+credentials = session.get_credentials()  # the object the client signs with
+s3 = session.client("s3")
 try:
     s3.create_bucket(Bucket=bucket)
 except s3.exceptions.BucketAlreadyOwnedByYou:
     pass
 calls = 0
 errors = 0
+keys = set()
 first_error = None
 deadline = time.time() + seconds
 i = 0
@@ -51,6 +55,7 @@ while time.time() < deadline:
         calls += 2
         if body != b"x" * 64:
             errors += 1
+        keys.add(credentials.get_frozen_credentials().access_key)
     except Exception as e:  # noqa: BLE001
         errors += 1
         first_error = first_error or f"{type(e).__name__}: {e}"
@@ -77,5 +82,9 @@ def served_requests():
     return total
 
 
-print(json.dumps({"calls": calls, "errors": errors, "firstError": first_error, "served": served_requests()}))
+print(
+    json.dumps(
+        {"calls": calls, "errors": errors, "firstError": first_error, "keys": len(keys), "served": served_requests()}
+    )
+)
 sys.exit(1 if errors else 0)
