@@ -3,7 +3,6 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import {
   fromContainerMetadata,
-  fromEnv,
   fromIni,
   fromInstanceMetadata,
   fromNodeProviderChain,
@@ -177,6 +176,19 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
           ...(input.mfaDurationSeconds !== undefined ? { sessionDurationSeconds: input.mfaDurationSeconds } : {}),
         };
   const iniInit = { filepath: files.credentials, configFilepath: files.config, ignoreCache: true };
+  // Keys from `env` (not necessarily process.env), read at each call as the SDK's fromEnv does.
+  const fromEnvKeys: AwsCredentialIdentityProvider = async () => {
+    if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY) {
+      throw new RefreshSessionError("SOURCE_FAILED", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
+    }
+    const expiration = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
+    return {
+      accessKeyId: env.AWS_ACCESS_KEY_ID,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+      ...(expiration && Number.isFinite(expiration.getTime()) ? { expiration } : {}),
+    };
+  };
 
   const notFound = (name: string, via?: string): RefreshSessionError => {
     const known = [...profiles.keys()].sort();
@@ -258,7 +270,7 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
         chainData.push(...parent.built.chain);
       } else if (data.credential_source !== undefined) {
         const cs = data.credential_source;
-        if (cs === "Environment") base = fromEnv();
+        if (cs === "Environment") base = fromEnvKeys;
         else if (cs === "Ec2InstanceMetadata") base = fromInstanceMetadata();
         else if (cs === "EcsContainer") base = fromContainerMetadata();
         else throw invalid(`\`credential_source\` must be Environment, Ec2InstanceMetadata or EcsContainer, got ${cs}`);
@@ -376,7 +388,7 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
         region = regionOf(profiles.get(profile)?.region);
       } else if (envKeys) {
         built = {
-          options: { method: "provider", provider: fromEnv() },
+          options: { method: "provider", provider: fromEnvKeys },
           kind: "environment",
           description: `keys in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY${env.AWS_SESSION_TOKEN ? " / AWS_SESSION_TOKEN" : ""}`,
           chain: [],
