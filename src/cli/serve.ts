@@ -20,6 +20,12 @@ import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOpt
 /** Placeholder in `--env-out` replaced by the profile name (required when serving several profiles). */
 export const PROFILE_PLACEHOLDER = "{profile}";
 
+/** Variables a program's shell must drop to use a served profile (the token file is set, not dropped). */
+const UNSET = [
+  ...SHADOWING_ENV_VARS.filter((v) => v !== "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"),
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+];
+
 /** Input of {@link runServe}. */
 export interface ServeInput {
   /** One source per profile served; each must name its `profile`. */
@@ -172,7 +178,7 @@ export async function runServe(input: ServeInput, deps: ServeDeps): Promise<numb
         `${JSON.stringify({
           url: server.url,
           tokenFile,
-          unset: SHADOWING_ENV_VARS.filter((v) => !v.startsWith("AWS_CONTAINER_")),
+          unset: UNSET,
           profiles: Object.fromEntries(
             resolved.map((r) => [
               r.name,
@@ -187,7 +193,7 @@ export async function runServe(input: ServeInput, deps: ServeDeps): Promise<numb
         `(token in ${tokenFile}); metrics at ${server.url}/metrics\n`;
       for (const [name, env] of envs) {
         text += `# profile ${name}${envFiles[name] ? ` (also in ${envFiles[name]})` : ""}\n`;
-        text += `unset ${SHADOWING_ENV_VARS.filter((v) => !v.startsWith("AWS_CONTAINER_")).join(" ")}\n`;
+        text += `unset ${UNSET.join(" ")}\n`;
         text += Object.entries(env)
           .map(([k, v]) => `export ${k}=${v}\n`)
           .join("");
