@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { fromProcess } from "@aws-sdk/credential-providers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../src/testing.js";
-import { awsConfigDir, cleanEnv, CLI, ensureBuilt, runCli } from "./helpers/cli.js";
+import { awsConfigDir, cleanEnv, CLI, ensureBuilt, runCli, ROOT_PROFILE } from "./helpers/cli.js";
 import { interopAvailable } from "./helpers/interop.js";
 
 const run = promisify(execFile);
@@ -20,7 +20,7 @@ let env: NodeJS.ProcessEnv;
 function config(sessionName = "cp"): string {
   const cp = `${process.execPath} ${CLI} credential-process --cache-dir ${cache}`;
   return (
-    "[profile root]\naws_access_key_id = AKIAEMULATORROOT0001\naws_secret_access_key = emulator-root-secret-key-not-for-aws-0001\n" +
+    ROOT_PROFILE +
     `[profile base]\nrole_arn = arn:aws:iam::123456789012:role/base\nsource_profile = root\nrole_session_name = ${sessionName}\n` +
     `[profile app]\ncredential_process = ${cp} --profile base\nregion = us-east-1\n` +
     `[profile loop]\ncredential_process = ${cp} --profile loop\nregion = us-east-1\n`

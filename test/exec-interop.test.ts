@@ -9,7 +9,7 @@ import {
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../src/testing.js";
-import { awsConfigDir, cleanEnv, ensureBuilt, ROOT, runCli } from "./helpers/cli.js";
+import { awsConfigDir, cleanEnv, ensureBuilt, ROOT, runCli, ROOT_PROFILE } from "./helpers/cli.js";
 import { interopAvailable } from "./helpers/interop.js";
 import { startMoto, type Moto } from "./helpers/moto.js";
 
@@ -39,8 +39,7 @@ describe.skipIf(!boto3.ok)("exec: a boto3 job over many rotations", () => {
 
   it("makes S3 calls for >= 5 rotations with zero errors and about one server request per rotation", async () => {
     const { env } = awsConfigDir(
-      "[profile root]\naws_access_key_id = AKIAEMULATORROOT0001\n" +
-        "aws_secret_access_key = emulator-root-secret-key-not-for-aws-0001\n" +
+      ROOT_PROFILE +
         "[profile ml]\nrole_arn = arn:aws:iam::123456789012:role/ml\nsource_profile = root\nregion = us-east-1\n",
     );
     const r = await runCli(["exec", "--profile", "ml", "--", "python3", CHILD], {

@@ -7,14 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runExec, EXIT_EXEC_FAILED, EXIT_NOT_FOUND } from "../src/cli/exec.js";
 import { DEFAULT_SERVER_ADVISORY_MS } from "../src/server/credentialServer.js";
 import { startEmulator, type Emulator } from "../src/testing.js";
-import { awsConfigDir, cleanEnv, ensureBuilt, runCli, waitForOutput } from "./helpers/cli.js";
+import { awsConfigDir, cleanEnv, ensureBuilt, runCli, waitForOutput, ROOT_PROFILE, TEST_JWT } from "./helpers/cli.js";
 import { interopAvailable } from "./helpers/interop.js";
 
 const awsCli = interopAvailable("aws-cli");
 const boto3 = interopAvailable("boto3");
-const ROOT_KEYS =
-  "aws_access_key_id = AKIAEMULATORROOT0001\naws_secret_access_key = emulator-root-secret-key-not-for-aws-0001\n";
-const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
 
 let emu: Emulator;
 let dir: string;
@@ -25,14 +22,14 @@ beforeAll(async () => {
   emu = await startEmulator();
   const cfg = awsConfigDir("");
   dir = cfg.dir;
-  writeFileSync(join(dir, "web-token"), JWT);
+  writeFileSync(join(dir, "web-token"), TEST_JWT);
   writeFileSync(
     join(dir, "print-creds.mjs"),
     `console.log(JSON.stringify({ Version: 1, AccessKeyId: "AKIAEMULATORROOT0001", SecretAccessKey: "emulator-root-secret-key-not-for-aws-0001" }));`,
   );
   writeFileSync(
     cfg.env.AWS_CONFIG_FILE,
-    `[profile root]\n${ROOT_KEYS}region = us-east-1\n` +
+    `${ROOT_PROFILE}region = us-east-1\n` +
       "[profile ml]\nrole_arn = arn:aws:iam::123456789012:role/ml\nsource_profile = root\nrole_session_name = ml-run\nregion = us-east-1\n" +
       "[profile chained]\nrole_arn = arn:aws:iam::123456789012:role/second\nsource_profile = ml\nregion = eu-west-1\n" +
       `[profile web]\nrole_arn = arn:aws:iam::123456789012:role/web\nweb_identity_token_file = ${join(dir, "web-token")}\nrole_session_name = web-run\n` +

@@ -4,12 +4,21 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../src/testing.js";
-import { awsConfigDir, cleanEnv, ensureBuilt, ROOT, runCli, waitForOutput, type CliResult } from "./helpers/cli.js";
+import {
+  awsConfigDir,
+  cleanEnv,
+  ensureBuilt,
+  ROOT,
+  runCli,
+  waitForOutput,
+  type CliResult,
+  ROOT_PROFILE,
+  TEST_JWT,
+} from "./helpers/cli.js";
 import { interopAvailable } from "./helpers/interop.js";
 
 const run = promisify(execFile);
 const boto3 = interopAvailable("boto3");
-const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
 
 let emu: Emulator;
 let dir: string;
@@ -20,10 +29,10 @@ beforeAll(async () => {
   emu = await startEmulator();
   const cfg = awsConfigDir("");
   dir = cfg.dir;
-  writeFileSync(join(dir, "web-token"), JWT);
+  writeFileSync(join(dir, "web-token"), TEST_JWT);
   writeFileSync(
     cfg.env.AWS_CONFIG_FILE,
-    "[profile root]\naws_access_key_id = AKIAEMULATORROOT0001\naws_secret_access_key = emulator-root-secret-key-not-for-aws-0001\n" +
+    ROOT_PROFILE +
       "[profile ml]\nrole_arn = arn:aws:iam::123456789012:role/ml\nsource_profile = root\nrole_session_name = served-ml\nregion = eu-west-1\n" +
       `[profile web]\nrole_arn = arn:aws:iam::123456789012:role/web\nweb_identity_token_file = ${join(dir, "web-token")}\nrole_session_name = served-web\nregion = us-east-1\n`,
   );

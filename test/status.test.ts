@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runStatus, type StatusReport } from "../src/cli/status.js";
 import { methods } from "../src/session/methods.js";
 import { startEmulator, type Emulator } from "../src/testing.js";
-import { awsConfigDir, cleanEnv, ensureBuilt, runCli } from "./helpers/cli.js";
+import { awsConfigDir, cleanEnv, ensureBuilt, runCli, ROOT_PROFILE } from "./helpers/cli.js";
 
 let emu: Emulator;
 let env: NodeJS.ProcessEnv;
@@ -15,7 +15,7 @@ beforeAll(async () => {
   const cfg = awsConfigDir("");
   writeFileSync(
     cfg.env.AWS_CONFIG_FILE,
-    "[profile root]\naws_access_key_id = AKIAEMULATORROOT0001\naws_secret_access_key = emulator-root-secret-key-not-for-aws-0001\n" +
+    ROOT_PROFILE +
       "[profile ml]\nrole_arn = arn:aws:iam::123456789012:role/ml\nsource_profile = root\nrole_session_name = status\nregion = us-east-1\n" +
       "[profile mfa]\nrole_arn = arn:aws:iam::123456789012:role/mfa\nsource_profile = root\nmfa_serial = arn:aws:iam::123456789012:mfa/me\n" +
       "[profile broken]\nregion = us-east-1\n",

@@ -13,6 +13,13 @@ export async function ensureBuilt(): Promise<void> {
   if (!existsSync(CLI)) await promisify(execFile)("npx", ["tsup"], { cwd: ROOT });
 }
 
+/** A `[profile root]` section with the emulator's root keys (they open only the local emulator). */
+export const ROOT_PROFILE =
+  "[profile root]\naws_access_key_id = AKIAEMULATORROOT0001\n" +
+  "aws_secret_access_key = emulator-root-secret-key-not-for-aws-0001\n";
+/** A web identity token of the JWT shape STS asks for. */
+export const TEST_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl";
+
 /** The test process's environment without any AWS_* variable, plus `overrides`. */
 export function cleanEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
