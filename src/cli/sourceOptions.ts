@@ -64,10 +64,13 @@ export function addSourceOptions(cmd: Command, set: SourceFlagSet = {}): Command
       .addOption(
         new Option(
           "--notify <cmd>",
-          "SSO: shell command run when a new login must be approved (it gets the URL and code in its environment)",
+          "SSO profiles: shell command run when a new login must be approved while the job runs",
         ),
       )
-      .option("--login-timeout <duration>", "SSO: how long to wait for a login to be approved (default: 10m)");
+      .option(
+        "--login-timeout <duration>",
+        "SSO profiles: how long to wait for a login to be approved (default: the SSO source's)",
+      );
   }
   return cmd;
 }
