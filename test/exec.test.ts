@@ -285,6 +285,17 @@ describe("exec: fails fast and clearly", () => {
     });
   });
 
+  it.skipIf(process.platform === "win32")(
+    "an MFA profile with no terminal and no --mfa-command fails once, saying what to pass",
+    async () => {
+      const r = await runCli(["exec", "--profile", "mfa", "--", "true"], { env: baseEnv, detached: true });
+      expect(r.code).toBe(EXIT_EXEC_FAILED);
+      expect(r.stderr).toContain("there is no terminal to ask for the code on; pass --mfa-command CMD");
+      expect(r.stderr.match(/no terminal/g)).toHaveLength(1); // reported once, not also by the engine's logger
+      expect(r.stderr).toContain("The command was not started");
+    },
+  );
+
   it("bad flags are refused by name", async () => {
     const r = await runCli(["exec", "--profile", "root", "--require", "soon", "--", "true"], { env: baseEnv });
     expect(r.code).toBe(EXIT_EXEC_FAILED);

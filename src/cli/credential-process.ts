@@ -7,7 +7,6 @@ import { errorMessage } from "../errors.js";
 import { isSharedFile, writeSecretFile } from "../server/secretFile.js";
 import type { RegisterCommand } from "./commands.js";
 import { parseDuration } from "./duration.js";
-import { stderrLogger } from "./exec.js";
 import { withFileLock } from "./fileLock.js";
 import { resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
@@ -108,7 +107,8 @@ export async function runCredentialProcess(
   deps.env[CREDENTIAL_PROCESS_ENV] = [...upstream, key].join("\n");
   let resolved: ResolvedSource | undefined;
   try {
-    resolved = await resolveSource(input.source, { env: deps.env, logger: stderrLogger(deps.stderr) });
+    // Failures are reported once, as the command's error: no engine logger.
+    resolved = await resolveSource(input.source, { env: deps.env });
     const r = resolved;
     const fetch = async (): Promise<ProcessCredentials> => toProcessCredentials(await r.session.credentials());
     let out: ProcessCredentials;

@@ -53,9 +53,14 @@ export interface ExecDeps {
   onStarted?: (info: { server: CredentialServer; child: ChildProcess; resolved: ResolvedSource }) => void;
 }
 
-/** A logger that writes the engine's warnings and errors to `stderr` and drops the rest. */
-export function stderrLogger(stderr: NodeJS.WritableStream): Logger {
-  const write = (...parts: unknown[]): void => void stderr.write(`${parts.map(String).join(" ")}\n`);
+/**
+ * A logger that writes the engine's warnings and errors to `stderr` and drops the rest. While `quiet()` returns true
+ * nothing is written (a failing first fetch is reported once, by the command, not also by the engine).
+ */
+export function stderrLogger(stderr: NodeJS.WritableStream, quiet: () => boolean = () => false): Logger {
+  const write = (...parts: unknown[]): void => {
+    if (!quiet()) stderr.write(`${parts.map(String).join(" ")}\n`);
+  };
   return { debug: () => {}, info: () => {}, warn: write, error: write };
 }
 
@@ -110,11 +115,12 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
     return EXIT_EXEC_FAILED;
   }
   let resolved: ResolvedSource;
+  let childStarted = false;
   try {
     resolved = await resolveSource(input.source, {
       env,
       refresh: { advisoryMs: DEFAULT_SERVER_ADVISORY_MS, mandatoryMs: DEFAULT_SERVER_MANDATORY_MS },
-      logger: stderrLogger(stderr),
+      logger: stderrLogger(stderr, () => !childStarted),
     });
   } catch (err) {
     say(errorMessage(err));
@@ -175,6 +181,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
       ...(resolved.region ? { region: resolved.region } : {}),
       marker: resolved.name,
     });
+    childStarted = true;
     return await runChild(input.command, childEnv, deps, (child) =>
       deps.onStarted?.({ server: server as CredentialServer, child, resolved }),
     );

@@ -1,18 +1,17 @@
 import { createReadStream, createWriteStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { RefreshSessionError } from "../errors.js";
 
 /**
  * Asks for an MFA code on the controlling terminal (`/dev/tty`), so it works even when stdin and stdout belong to a
- * child or to a program that runs `credential_process`. Fails with `MFA_FAILED` when there is no terminal.
+ * child or to a program that runs `credential_process`. Fails when there is no terminal (the MFA source wraps the
+ * error with the device's name and code `MFA_FAILED`).
  */
 export function promptMfaCode(serialNumber: string, timeoutMs = 120_000): Promise<string> {
-  const noTty = (cause?: unknown): RefreshSessionError =>
-    new RefreshSessionError(
-      "MFA_FAILED",
-      `MFA for ${serialNumber}: there is no terminal to ask for the code on; ` +
-        "pass --mfa-command CMD (a command that prints the code, e.g. `ykman oath accounts code -s aws`)",
-      { source: `mfa:${serialNumber}`, cause },
+  const noTty = (cause?: unknown): Error =>
+    new Error(
+      "there is no terminal to ask for the code on; pass --mfa-command CMD (a command that prints the code, " +
+        "e.g. `ykman oath accounts code -s aws`)",
+      { cause },
     );
   if (process.platform === "win32") return Promise.reject(noTty());
   return new Promise<string>((resolve, reject) => {
@@ -30,12 +29,7 @@ export function promptMfaCode(serialNumber: string, timeoutMs = 120_000): Promis
       else resolve(code as string);
     };
     const timer = setTimeout(
-      () =>
-        done(
-          new RefreshSessionError("MFA_FAILED", `MFA for ${serialNumber}: no code was typed within ${timeoutMs} ms`, {
-            source: `mfa:${serialNumber}`,
-          }),
-        ),
+      () => done(new Error(`no code was typed within ${Math.round(timeoutMs / 1000)} s`)),
       timeoutMs,
     );
     input.once("error", (err) => done(noTty(err)));
@@ -47,12 +41,7 @@ export function promptMfaCode(serialNumber: string, timeoutMs = 120_000): Promis
       rl.once("line", (line) => {
         const code = line.trim();
         if (/^[0-9]{6}$/.test(code)) done(undefined, code);
-        else
-          done(
-            new RefreshSessionError("MFA_FAILED", `MFA for ${serialNumber}: the code must be 6 digits`, {
-              source: `mfa:${serialNumber}`,
-            }),
-          );
+        else done(new Error("the code typed was not 6 digits"));
       });
     });
   });

@@ -109,7 +109,9 @@ export async function runServe(input: ServeInput, deps: ServeDeps): Promise<numb
     say(errorMessage(err));
     return 2;
   }
-  const logger = stderrLogger(deps.stderr);
+  let serving = false;
+  // A failing first fetch is reported once, below, not also by the engine.
+  const logger = stderrLogger(deps.stderr, () => !serving);
   const resolved: ResolvedSource[] = [];
   let server: CredentialServer | undefined;
   let removeTokenFile: string | undefined;
@@ -208,6 +210,7 @@ export async function runServe(input: ServeInput, deps: ServeDeps): Promise<numb
       }
       say(`serving ${resolved.map((r) => r.description).join("; ")}. Stop with Ctrl-C or SIGTERM.`);
     }
+    serving = true;
     deps.onReady?.(server);
     await deps.until;
     if (!input.quiet) say("shutting down");

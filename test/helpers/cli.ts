@@ -55,13 +55,21 @@ export interface CliResult {
 /** Runs `node dist/cli.js ...args`; `onStart` gets the process (to signal it). */
 export function runCli(
   args: string[],
-  options: { env: NodeJS.ProcessEnv; timeoutMs?: number; onStart?: (p: ChildProcess) => void; cwd?: string },
+  options: {
+    env: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    onStart?: (p: ChildProcess) => void;
+    cwd?: string;
+    /** Run in a new session, without a controlling terminal. */
+    detached?: boolean;
+  },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const p = spawn(process.execPath, [CLI, ...args], {
       env: options.env,
       cwd: options.cwd ?? ROOT,
       stdio: ["ignore", "pipe", "pipe"],
+      detached: options.detached ?? false,
     });
     let stdout = "";
     let stderr = "";
