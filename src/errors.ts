@@ -11,7 +11,9 @@ export type RefreshSessionErrorCode =
   | "SSO_CACHE_INVALID"
   | "PRESIGN_LIFETIME"
   | "CLOSED"
-  | "CONFIG_INVALID";
+  | "CONFIG_INVALID"
+  | "PROFILE_NOT_FOUND"
+  | "SESSION_TOO_SHORT";
 
 /** Context attached to an error; never holds a secret. */
 export interface RefreshSessionErrorContext {

@@ -50,3 +50,18 @@ export type { WebIdentityInit } from "./sources/web-identity.js";
 export { fromCustom } from "./sources/custom.js";
 export type { CustomCredentials, CustomSourceFunction } from "./sources/custom.js";
 export { fromProvider } from "./sources/provider.js";
+export {
+  startCredentialServer,
+  DEFAULT_SERVER_ADVISORY_MS,
+  DEFAULT_SERVER_MANDATORY_MS,
+  DEFAULT_STATIC_LIFETIME_MS,
+} from "./server/credentialServer.js";
+export type {
+  CredentialServer,
+  CredentialServerOptions,
+  CredentialServerStats,
+  ServedCredentials,
+} from "./server/credentialServer.js";
+export { childEnvironment, EXEC_MARKER_ENV, SHADOWING_ENV_VARS } from "./server/childEnvironment.js";
+export type { ChildEnvironmentInit } from "./server/childEnvironment.js";
+export { generateToken, loadOrCreateTokenFile, TOKEN_BYTES } from "./server/token.js";

@@ -1,6 +1,10 @@
 import type { Command } from "commander";
 import { registerDemo } from "./demo.js";
 import { registerEmulate } from "./emulate.js";
+import { registerCredentialProcess } from "./credential-process.js";
+import { registerExec } from "./exec.js";
+import { registerServe } from "./serve.js";
+import { registerStatus } from "./status.js";
 
 /**
  * Each CLI command lives in its own file, exports `runX(input, deps): Promise<number>` for tests, and a
@@ -8,4 +12,11 @@ import { registerEmulate } from "./emulate.js";
  */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commands: RegisterCommand[] = [registerDemo, registerEmulate];
+export const commands: RegisterCommand[] = [
+  registerDemo,
+  registerEmulate,
+  registerExec,
+  registerServe,
+  registerCredentialProcess,
+  registerStatus,
+];

@@ -73,7 +73,22 @@ function stripMethod<T extends { method: string }>(options: T): Omit<T, "method"
 
 /** The method registry: one entry per credential source. */
 export const methods: Record<string, Factory> = {
-  sts: (o: StsMethodOptions) => ({ source: fromAssumeRole(stripMethod(o) as AssumeRoleInit) }),
+  sts: (o: StsMethodOptions) => {
+    const source = fromAssumeRole(stripMethod(o) as AssumeRoleInit);
+    const mfaEnd = (): SessionEnd | undefined => {
+      const at = source.mfaSessionExpiration();
+      return at && { at, basis: "the MFA session (GetSessionToken) ends; a new MFA code is needed then" };
+    };
+    return {
+      source,
+      validUntil: async () => mfaEnd(),
+      status: async () => {
+        const end = mfaEnd();
+        return end ? [{ key: "mfa.sessionExpiresAt", label: "MFA session ends", value: end.at.toISOString() }] : [];
+      },
+      close: () => source.close(),
+    };
+  },
   "web-identity": (o: WebIdentityMethodOptions) => ({ source: fromWebIdentity(stripMethod(o) as WebIdentityInit) }),
   custom: (o: CustomMethodOptions) => ({ source: fromCustom(o.source) }),
   provider: (o: ProviderMethodOptions) => ({ source: fromProvider(o.provider) }),
