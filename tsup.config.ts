@@ -15,6 +15,7 @@ export default defineConfig([
     format: ["esm"],
     sourcemap: true,
     target: "node20",
-    banner: { js: "#!/usr/bin/env node" },
+    // `node --`: Node.js 20 would otherwise take `--env-file` (a flag of `serve`) for itself anywhere in argv.
+    banner: { js: "#!/usr/bin/env -S node --" },
   },
 ]);

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../src/testing.js";
 import {
+  CLI,
   awsConfigDir,
   cleanEnv,
   ensureBuilt,
@@ -69,7 +70,7 @@ describe("serve", () => {
     const tokenFile = join(dir, "serve.token");
     let token = "";
     const r = await withServe(
-      ["--profile", "ml", "--profile", "web", "--token-file", tokenFile, "--env-out", join(dir, "env-{profile}")],
+      ["--profile", "ml", "--profile", "web", "--token-file", tokenFile, "--env-file", join(dir, "env-{profile}")],
       async (info) => {
         token = readFileSync(tokenFile, "utf8");
         expect(token).toMatch(/^[0-9a-f]{64}$/); // no newline: botocore sends the file's bytes verbatim
@@ -155,6 +156,14 @@ describe("serve", () => {
     });
     expect(shared.code).toBe(2);
     expect(shared.stderr).toContain("must contain {profile}");
+    // The installed bin itself (its shebang runs `node --`): Node.js 20 must leave `--env-file` to `serve`.
+    const viaBin: { code?: number; stderr: string } = await run(
+      CLI,
+      ["serve", "--profile", "nope", "--env-file", join(dir, "bin.env")],
+      { env },
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect(viaBin.code).toBe(1);
+    expect(viaBin.stderr).toContain('Profile "nope" is not in');
     const bad = await runCli(["serve", "--profile", "ml", "--profile", "nope"], { env });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('Profile "nope" is not in');

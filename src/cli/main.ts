@@ -11,7 +11,20 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   return program;
 }
 
+/**
+ * The SDK warns once per process that its releases after January 2027 need Node.js 22. That is about our
+ * dependency, not the user's job, and on every CLI run it would bury the one line that matters; other warnings still
+ * print as Node prints them. (Not done through the SDK's environment variable: `exec` children would inherit it.)
+ */
+function quietSdkNodeVersionWarning(): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (w) => {
+    if (!w.message.startsWith("NodeVersionSupportWarning")) process.stderr.write(`(node) ${w.name}: ${w.message}\n`);
+  });
+}
+
 async function main(): Promise<void> {
+  quietSdkNodeVersionWarning();
   let exitCode = 0;
   const program = buildProgram((code) => {
     exitCode = code;

@@ -1,7 +1,7 @@
 import { rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { describeTime, errorMessage } from "../errors.js";
 import { SHADOWING_ENV_VARS } from "../server/childEnvironment.js";
 import {
@@ -17,7 +17,7 @@ import { stderrLogger } from "./exec.js";
 import { resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
-/** Placeholder in `--env-out` replaced by the profile name (required when serving several profiles). */
+/** Placeholder in `--env-file` replaced by the profile name (required when serving several profiles). */
 export const PROFILE_PLACEHOLDER = "{profile}";
 
 /** Variables a program's shell must drop to use a served profile (the token file is set, not dropped). */
@@ -81,8 +81,8 @@ function validate(input: ServeInput): void {
   if (dup) throw new TypeError(`\`--profile ${dup}\` is given twice`);
   if (input.envFile !== undefined && names.length > 1 && !input.envFile.includes(PROFILE_PLACEHOLDER)) {
     throw new TypeError(
-      `\`--env-out\` must contain ${PROFILE_PLACEHOLDER} when serving several profiles (one file per profile), ` +
-        `e.g. --env-out ./aws-${PROFILE_PLACEHOLDER}.env`,
+      `\`--env-file\` must contain ${PROFILE_PLACEHOLDER} when serving several profiles (one file per profile), ` +
+        `e.g. --env-file ./aws-${PROFILE_PLACEHOLDER}.env`,
     );
   }
   if (input.port !== undefined && !(Number.isInteger(input.port) && input.port >= 0 && input.port < 65536)) {
@@ -235,6 +235,8 @@ interface ServeFlags extends SourceFlags {
   port?: number;
   host?: string;
   tokenFile?: string;
+  envFile?: string;
+  /** Alias of `envFile`, for `node dist/cli.js`, where Node.js 20 itself takes `--env-file`. */
   envOut?: string;
   lazy?: boolean;
   quiet?: boolean;
@@ -252,12 +254,12 @@ export const registerServe: RegisterCommand = (program: Command, setExitCode) =>
         "on the host network) gets credentials by setting AWS_CONTAINER_CREDENTIALS_FULL_URI to a profile's URL and " +
         "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE to the token file (a random 256-bit token, mode 0600, kept across " +
         "restarts when --token-file or --port is given). Prints those lines on stdout (and writes them to " +
-        "--env-out). GET /healthz answers ok/unhealthy (details with the token); GET /metrics is Prometheus text " +
+        "--env-file). GET /healthz answers ok/unhealthy (details with the token); GET /metrics is Prometheus text " +
         "(seconds to expiry, refreshes and failures per profile; send the token as Authorization or Bearer). Shuts " +
         "down gracefully on SIGTERM or SIGINT.\n\n" +
         "Examples:\n" +
         "  aws-refresh serve --profile ml --profile etl --port 9911\n" +
-        "  aws-refresh serve --profile ml --port 9911 --token-file ~/.aws/aws-refresh/ml.token --env-out ./ml.env",
+        "  aws-refresh serve --profile ml --port 9911 --token-file ~/.aws/aws-refresh/ml.token --env-file ./ml.env",
     );
   addSourceOptions(cmd, { sso: true, manyProfiles: true });
   cmd
@@ -268,11 +270,11 @@ export const registerServe: RegisterCommand = (program: Command, setExitCode) =>
       "where to keep the token, mode 0600, reused if it already holds one (default: ~/.aws/aws-refresh/serve-<port>.token)",
     )
     .option(
-      "--env-out <path>",
+      "--env-file <path>",
       `also write the environment lines to this file, mode 0600, KEY=value lines for docker --env-file or \`set -a; . FILE\` ` +
-        `(${PROFILE_PLACEHOLDER} in the path is replaced by the profile name; required for several profiles). ` +
-        "Not named --env-file: Node.js 20 takes that option for itself anywhere on the command line",
+        `(${PROFILE_PLACEHOLDER} in the path is replaced by the profile name; required for several profiles)`,
     )
+    .addOption(new Option("--env-out <path>", "same as --env-file").hideHelp())
     .option("--lazy", "do not fetch credentials before serving")
     .option("--quiet", "do not log refreshes on stderr")
     .option("--json", "print the URLs and environment as JSON")
@@ -285,7 +287,7 @@ export const registerServe: RegisterCommand = (program: Command, setExitCode) =>
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           ...(opts.host !== undefined ? { host: opts.host } : {}),
           ...(opts.tokenFile !== undefined ? { tokenFile: opts.tokenFile } : {}),
-          ...(opts.envOut !== undefined ? { envFile: opts.envOut } : {}),
+          ...((opts.envFile ?? opts.envOut) !== undefined ? { envFile: (opts.envFile ?? opts.envOut) as string } : {}),
           ...(opts.lazy ? { lazy: true } : {}),
           ...(opts.quiet ? { quiet: true } : {}),
           ...(opts.json ? { json: true } : {}),

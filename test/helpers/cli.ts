@@ -65,7 +65,8 @@ export function runCli(
   },
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
+    // `--` as the installed bin's shebang does, so Node.js 20 leaves `serve --env-file` to us.
+    const p = spawn(process.execPath, ["--", CLI, ...args], {
       env: options.env,
       cwd: options.cwd ?? ROOT,
       stdio: ["ignore", "pipe", "pipe"],
