@@ -264,7 +264,6 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
       throw err;
     };
     for (;;) {
-      const before = credentials.peek();
       try {
         const out = await next(args);
         if (first) {
@@ -295,7 +294,8 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
           commandName: context.commandName,
         });
         if (!failure) throw err;
-        const signedWith = signingIdentity(context) ?? before;
+        // Clients that resolve credentials outside httpAuthSchemeMiddleware do not say what signed: assume the current.
+        const signedWith = signingIdentity(context) ?? credentials.peek();
         const masked = redactKeyId(signedWith?.accessKeyId);
         if (replays >= maxReplays) {
           // A refresh did not cure a HEAD 400: it was not an expired token; stop guessing for a while.
