@@ -64,7 +64,11 @@ export type {
 } from "./middleware/expiredTokenRecoveryMiddleware.js";
 export { EXPIRED_CREDENTIAL_ERROR_CODES, EXPIRED_SIGNATURE_ERROR_CODES } from "./middleware/recoverableErrors.js";
 export type { RecoveryKind } from "./middleware/recoverableErrors.js";
-export { clockSkewMiddleware, clockSkewMiddlewareOptions, getClockSkewPlugin } from "./middleware/clockSkewMiddleware.js";
+export {
+  clockSkewMiddleware,
+  clockSkewMiddlewareOptions,
+  getClockSkewPlugin,
+} from "./middleware/clockSkewMiddleware.js";
 export type { ClientPlugin } from "./middleware/clientPlugin.js";
 export { ClockSkew, DEFAULT_CLOCK_SKEW_THRESHOLD_MS } from "./session/clockSkew.js";
 export type { ClockSkewEvent, ClockSkewOptions } from "./session/clockSkew.js";

@@ -253,7 +253,10 @@ export function handleS3(ctx: EmulatorRequestContext, store: S3Store): void {
       const xml = ctx.body.toString("utf8");
       const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
         n: Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1] ?? "")?.[1]),
-        etag: /<ETag>([\s\S]*?)<\/ETag>/.exec(m[1] ?? "")?.[1]?.replace(/&quot;|&#34;|"/g, "").trim(),
+        etag: /<ETag>([\s\S]*?)<\/ETag>/
+          .exec(m[1] ?? "")?.[1]
+          ?.replace(/&quot;|&#34;|"/g, "")
+          .trim(),
       }));
       if (listed.length === 0 || listed.some((p) => !Number.isInteger(p.n))) {
         return err(
@@ -262,17 +265,16 @@ export function handleS3(ctx: EmulatorRequestContext, store: S3Store): void {
           "The XML you provided was not well-formed or did not validate against our published schema",
         );
       }
-      const parts: Buffer[] = [];
-      const digests: Buffer[] = [];
-      for (let i = 0; i < listed.length; i++) {
-        const { n, etag } = listed[i] as { n: number; etag: string | undefined };
-        if (i > 0 && n <= (listed[i - 1] as { n: number }).n) {
-          return err(
-            400,
-            "InvalidPartOrder",
-            "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
-          );
-        }
+      // S3 checks the list's order first, then that each part exists with that ETag, then the part sizes.
+      if (listed.some((p, i) => i > 0 && p.n <= (listed[i - 1] as { n: number }).n)) {
+        return err(
+          400,
+          "InvalidPartOrder",
+          "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
+        );
+      }
+      const found: { n: number; body: Buffer; etag: string }[] = [];
+      for (const { n, etag } of listed) {
         const p = up.parts.get(n);
         if (!p || (etag !== undefined && etag !== p.etag)) {
           return err(
@@ -282,17 +284,19 @@ export function handleS3(ctx: EmulatorRequestContext, store: S3Store): void {
             { UploadId: uploadId, PartNumber: String(n), ...(etag !== undefined ? { ETag: etag } : {}) },
           );
         }
-        if (i < listed.length - 1 && p.body.length < MIN_PART_BYTES) {
-          return err(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", {
-            ProposedSize: String(p.body.length),
-            MinSizeAllowed: String(MIN_PART_BYTES),
-            PartNumber: String(n),
-            ETag: p.etag,
-          });
-        }
-        parts.push(p.body);
-        digests.push(Buffer.from(p.etag, "hex"));
+        found.push({ n, ...p });
       }
+      const small = found.slice(0, -1).find((p) => p.body.length < MIN_PART_BYTES);
+      if (small) {
+        return err(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", {
+          ProposedSize: String(small.body.length),
+          MinSizeAllowed: String(MIN_PART_BYTES),
+          PartNumber: String(small.n),
+          ETag: small.etag,
+        });
+      }
+      const parts = found.map((p) => p.body);
+      const digests = found.map((p) => Buffer.from(p.etag, "hex"));
       const target = store.buckets.get(up.bucket);
       if (!target) return noBucket();
       const etag = `${md5(Buffer.concat(digests))}-${listed.length}`;

@@ -77,7 +77,10 @@ export function getClockSkewPlugin(skew: ClockSkew): ClientPlugin {
   const middleware = clockSkewMiddleware(skew);
   return {
     applyToStack<Input extends object, Output extends object>(stack: MiddlewareStack<Input, Output>): void {
-      stack.addRelativeTo(middleware as unknown as FinalizeRequestMiddleware<Input, Output>, clockSkewMiddlewareOptions);
+      stack.addRelativeTo(
+        middleware as unknown as FinalizeRequestMiddleware<Input, Output>,
+        clockSkewMiddlewareOptions,
+      );
     },
   };
 }

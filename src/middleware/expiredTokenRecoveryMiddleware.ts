@@ -138,7 +138,9 @@ function isOneShot(v: unknown): boolean {
   if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) return false;
   if (typeof Blob !== "undefined" && v instanceof Blob) return false;
   const o = v as { pipe?: unknown; getReader?: unknown; [Symbol.asyncIterator]?: unknown };
-  return typeof o.pipe === "function" || typeof o.getReader === "function" || typeof o[Symbol.asyncIterator] === "function";
+  return (
+    typeof o.pipe === "function" || typeof o.getReader === "function" || typeof o[Symbol.asyncIterator] === "function"
+  );
 }
 
 function hasOneShotBody(input: unknown): boolean {

@@ -260,7 +260,11 @@ export class RefreshableSession {
    * });
    * ```
    */
-  async presign(client: PresignableClient, command: PresignableCommand, options: PresignOptions = {}): Promise<PresignedUrl> {
+  async presign(
+    client: PresignableClient,
+    command: PresignableCommand,
+    options: PresignOptions = {},
+  ): Promise<PresignedUrl> {
     this.#assertOpen();
     return presignWithCredentials(client, command, {
       ...options,
