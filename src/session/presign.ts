@@ -10,10 +10,19 @@ export const DEFAULT_PRESIGN_EXPIRES_SECONDS = 900;
 /** A credential with more than this share of its issued lifetime left is new: refreshing would not extend it. */
 const FRESH_SHARE = 0.9;
 
-/** An SDK client `getSignedUrl` accepts (an `S3Client`). */
-export type PresignableClient = Parameters<typeof getSignedUrl>[0];
-/** A command `getSignedUrl` accepts (`GetObjectCommand`, `PutObjectCommand`, `UploadPartCommand`…). */
-export type PresignableCommand = Parameters<typeof getSignedUrl>[1];
+/** An SDK v3 client `getSignedUrl` accepts: an `S3Client`. */
+export interface PresignableClient {
+  readonly config: object;
+  readonly middlewareStack: object;
+}
+/** A command `getSignedUrl` accepts: `GetObjectCommand`, `PutObjectCommand`, `UploadPartCommand`… */
+export interface PresignableCommand {
+  readonly input: object;
+  readonly resolveMiddleware: unknown;
+}
+
+type SignedUrlClient = Parameters<typeof getSignedUrl>[0];
+type SignedUrlCommand = Parameters<typeof getSignedUrl>[1];
 
 /** Options of `session.presign()` and {@link presignWithCredentials}. */
 export interface PresignOptions extends Omit<RequestPresigningArguments, "expiresIn" | "signingDate"> {
@@ -166,8 +175,8 @@ export async function presignWithCredentials(
   const pinnedClient = {
     config: { ...client.config, credentials: async () => pinned },
     middlewareStack: client.middlewareStack,
-  } as unknown as PresignableClient;
-  const url = await getSignedUrl(pinnedClient, command, {
+  } as unknown as SignedUrlClient;
+  const url = await getSignedUrl(pinnedClient, command as unknown as SignedUrlCommand, {
     ...presignOptions,
     expiresIn: effective,
     signingDate: new Date(signAt),
