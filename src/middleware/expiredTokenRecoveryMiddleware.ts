@@ -3,7 +3,10 @@ import {
   type AbsoluteLocation,
   type AwsCredentialIdentity,
   type HandlerExecutionContext,
+  type InitializeHandler,
+  type InitializeHandlerArguments,
   type InitializeHandlerOptions,
+  type InitializeHandlerOutput,
   type InitializeMiddleware,
   type Logger,
   type MiddlewareStack,
@@ -238,7 +241,13 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
     return p;
   }
 
-  return (next, context) => async (args) => {
+  /** The slow path, entered only once a request has failed: classify, refresh, replay. */
+  async function recover<Input extends object, Output extends object>(
+    firstError: unknown,
+    next: InitializeHandler<Input, Output>,
+    args: InitializeHandlerArguments<Input>,
+    context: HandlerExecutionContext,
+  ): Promise<InitializeHandlerOutput<Output>> {
     const logger = options.logger ?? context.logger;
     const operation = strip(context.commandName, "Command");
     const service = strip(context.clientName, "Client");
@@ -265,88 +274,97 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
       });
       throw err;
     };
+    let err: unknown = firstError;
     for (;;) {
+      const failure = classifyFailure(err, {
+        codes,
+        signatureCodes,
+        headRequests: headRequests && Date.now() >= st.headGuessOffUntil,
+        commandName: context.commandName,
+      });
+      if (!failure) throw err;
+      // Clients that resolve credentials outside httpAuthSchemeMiddleware do not say what signed: assume the current.
+      const signedWith = signingIdentity(context) ?? credentials.peek();
+      const masked = redactKeyId(signedWith?.accessKeyId);
+      if (replays >= maxReplays) {
+        // A refresh did not cure a HEAD 400: it was not an expired token; stop guessing for a while.
+        if (guessed && failure.guessed) st.headGuessOffUntil = Date.now() + HEAD_GUESS_BACKOFF_MS;
+        return giveUp(
+          err,
+          failure.code,
+          "replays-exhausted",
+          `replayed ${replays} time(s) with a new credential (${masked}) and AWS still refused it; ` +
+            "check that the client signs with the same refreshable credentials this recovery refreshes",
+        );
+      }
+      if (hasOneShotBody(args.input)) {
+        return giveUp(
+          err,
+          failure.code,
+          "one-shot-body",
+          "not replayed because the request body is a one-shot stream; pass a Buffer, string, Uint8Array or Blob " +
+            "(lib-storage's Upload does this for you) so it can be replayed, or send the request again yourself",
+        );
+      }
+      let refreshed = false;
+      if (failure.kind === "credential") {
+        let fresh: AwsCredentialIdentity;
+        try {
+          ({ identity: fresh, refreshed } = await freshAfter(signedWith));
+        } catch (refreshErr) {
+          return giveUp(
+            err,
+            failure.code,
+            "refresh-failed",
+            `the credential ${masked} from "${credentials.sourceName}" was refused and refreshing it failed: ` +
+              `${errorMessage(refreshErr)}`,
+          );
+        }
+        if (signedWith && tokenKey(fresh) === tokenKey(signedWith)) {
+          return giveUp(
+            err,
+            failure.code,
+            "same-credential",
+            `source "${credentials.sourceName}" returned the refused credential ${masked} again; not replayed with ` +
+              "a dead token. Check that the source issues new credentials (a cache in front of it may be stale)",
+          );
+        }
+      }
+      first ??= { code: failure.code, kind: failure.kind, signedWith: masked, refreshed };
+      guessed ||= failure.guessed;
+      replays++;
       try {
         const out = await next(args);
-        if (first) {
-          const now = signingIdentity(context);
-          const event: RecoveredEvent = {
-            code: first.code,
-            kind: first.kind,
-            operation,
-            service,
-            attempts: replays + 1,
-            refreshed: first.refreshed,
-            previousAccessKeyId: first.signedWith,
-            accessKeyId: redactKeyId(now?.accessKeyId),
-          };
-          logger?.info?.(
-            `aws-refresh-session: ${service}.${operation} recovered from ${first.code} on replay ${replays} ` +
-              `(${event.previousAccessKeyId} -> ${event.accessKeyId})`,
-          );
-          safeCall(options.onRecovered, event);
-        }
+        const now = signingIdentity(context);
+        const event: RecoveredEvent = {
+          code: first.code,
+          kind: first.kind,
+          operation,
+          service,
+          attempts: replays + 1,
+          refreshed: first.refreshed,
+          previousAccessKeyId: first.signedWith,
+          accessKeyId: redactKeyId(now?.accessKeyId),
+        };
+        logger?.info?.(
+          `aws-refresh-session: ${service}.${operation} recovered from ${first.code} on replay ${replays} ` +
+            `(${event.previousAccessKeyId} -> ${event.accessKeyId})`,
+        );
+        safeCall(options.onRecovered, event);
         return out;
-      } catch (err) {
-        if (maxReplays === 0) throw err;
-        const failure = classifyFailure(err, {
-          codes,
-          signatureCodes,
-          headRequests: headRequests && Date.now() >= st.headGuessOffUntil,
-          commandName: context.commandName,
-        });
-        if (!failure) throw err;
-        // Clients that resolve credentials outside httpAuthSchemeMiddleware do not say what signed: assume the current.
-        const signedWith = signingIdentity(context) ?? credentials.peek();
-        const masked = redactKeyId(signedWith?.accessKeyId);
-        if (replays >= maxReplays) {
-          // A refresh did not cure a HEAD 400: it was not an expired token; stop guessing for a while.
-          if (guessed && failure.guessed) st.headGuessOffUntil = Date.now() + HEAD_GUESS_BACKOFF_MS;
-          return giveUp(
-            err,
-            failure.code,
-            "replays-exhausted",
-            `replayed ${replays} time(s) with a new credential (${masked}) and AWS still refused it; ` +
-              "check that the client signs with the same refreshable credentials this recovery refreshes",
-          );
-        }
-        if (hasOneShotBody(args.input)) {
-          return giveUp(
-            err,
-            failure.code,
-            "one-shot-body",
-            "not replayed because the request body is a one-shot stream; pass a Buffer, string, Uint8Array or Blob " +
-              "(lib-storage's Upload does this for you) so it can be replayed, or send the request again yourself",
-          );
-        }
-        let refreshed = false;
-        if (failure.kind === "credential") {
-          let fresh: AwsCredentialIdentity;
-          try {
-            ({ identity: fresh, refreshed } = await freshAfter(signedWith));
-          } catch (refreshErr) {
-            return giveUp(
-              err,
-              failure.code,
-              "refresh-failed",
-              `the credential ${masked} from "${credentials.sourceName}" was refused and refreshing it failed: ` +
-                `${errorMessage(refreshErr)}`,
-            );
-          }
-          if (signedWith && tokenKey(fresh) === tokenKey(signedWith)) {
-            return giveUp(
-              err,
-              failure.code,
-              "same-credential",
-              `source "${credentials.sourceName}" returned the refused credential ${masked} again; not replayed with ` +
-                "a dead token. Check that the source issues new credentials (a cache in front of it may be stale)",
-            );
-          }
-        }
-        first ??= { code: failure.code, kind: failure.kind, signedWith: masked, refreshed };
-        guessed ||= failure.guessed;
-        replays++;
+      } catch (again) {
+        err = again;
       }
+    }
+  }
+
+  if (maxReplays === 0) return (next) => next;
+  // The hot path: one try around the request; nothing is allocated unless it fails.
+  return (next, context) => async (args) => {
+    try {
+      return await next(args);
+    } catch (err) {
+      return recover(err, next, args, context);
     }
   };
 }
