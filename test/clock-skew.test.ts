@@ -103,6 +103,7 @@ describe("session: skew of +/- 10 minutes on the emulator", () => {
   });
   afterEach(() => {
     emu.setClockOffset(0);
+    emu.setCredentialLifetime(2);
     for (const s of open.splice(0)) s.close();
   });
   afterAll(async () => {
@@ -167,6 +168,28 @@ describe("session: skew of +/- 10 minutes on the emulator", () => {
       expect(Math.abs(later.config.systemClockOffset - offset)).toBeLessThan(1_500);
     },
   );
+
+  it("AWS's clock jumping 20 minutes mid-run: the SDK corrects and retries, the session follows and tells", async () => {
+    emu.setCredentialLifetime(3600);
+    const s = session();
+    const events: ClockSkewEvent[] = [];
+    s.on("clock-skew", (e) => events.push(e));
+    const s3 = s.client(S3Client, { endpoint: emu.url, forcePathStyle: true });
+    await s3.send(new PutObjectCommand({ Bucket: "skew", Key: "jump", Body: "before" }));
+    expect(Math.abs(s.metrics().clockSkewMs)).toBeLessThan(1_500);
+    emu.setClockOffset(20 * 60_000);
+    const out = await s3.send(new GetObjectCommand({ Bucket: "skew", Key: "jump" }));
+    expect(await out.Body!.transformToString()).toBe("before");
+    expect(out.$metadata.attempts).toBe(2); // RequestTimeTooSkewed, then the SDK's own corrected retry
+    expect(s.metrics().recoveries).toBe(0);
+    expect(Math.abs(s.metrics().clockSkewMs - 20 * 60_000)).toBeLessThan(1_500);
+    expect(events).toEqual([expect.objectContaining({ exceeded: true })]);
+    // Another client of the session signs right the first time: the offset is shared.
+    const sts = await s.whoami();
+    expect(sts.Account).toBe(emu.accountId);
+    const other = s.client(S3Client, { endpoint: emu.url, forcePathStyle: true, maxAttempts: 1 });
+    expect((await other.send(new GetObjectCommand({ Bucket: "skew", Key: "jump" }))).$metadata.attempts).toBe(1);
+  });
 
   it("without the correction, a clock 10 minutes ahead sees AWS's fresh credentials as already expired", async () => {
     emu.setClockOffset(-10 * 60_000);

@@ -22,14 +22,28 @@ import {
   type RecoveryKind,
 } from "./recoverableErrors.js";
 
-/** Replays per request unless told otherwise: one. */
+/**
+ * Replays per request unless told otherwise: one.
+ *
+ * @example
+ * ```ts
+ * getExpiredTokenRecoveryPlugin(credentials, { maxReplays: DEFAULT_MAX_REPLAYS + 1 });
+ * ```
+ */
 export const DEFAULT_MAX_REPLAYS = 1;
 /** After a forced refresh fails, requests that died with the same credential share that failure for this long. */
 const FAILED_REFRESH_MEMORY_MS = 1_000;
 /** After a refresh did not cure a HEAD 400, HEAD 400s are taken at their word (not as expired tokens) this long. */
 const HEAD_GUESS_BACKOFF_MS = 60_000;
 
-/** Payload of the `recovered` event: a request AWS refused for a dead credential or signature succeeded on replay. */
+/**
+ * Payload of the `recovered` event: a request AWS refused for a dead credential or signature succeeded on replay.
+ *
+ * @example
+ * ```ts
+ * session.on("recovered", (e: RecoveredEvent) => log.info(`${e.service}.${e.operation} recovered from ${e.code}`));
+ * ```
+ */
 export interface RecoveredEvent {
   /** The error code that triggered the replay, e.g. `ExpiredToken`. */
   code: string;
@@ -49,10 +63,26 @@ export interface RecoveredEvent {
   accessKeyId: string;
 }
 
-/** Why a recognised failure was not (or could not be) recovered. */
+/**
+ * Why a recognised failure was not (or could not be) recovered.
+ *
+ * @example
+ * ```ts
+ * session.on("recovery-failed", (e) => {
+ *   if (e.reason === "one-shot-body") log.warn("send Buffers, not streams, to survive token expiry");
+ * });
+ * ```
+ */
 export type UnrecoveredReason = "replays-exhausted" | "one-shot-body" | "same-credential" | "refresh-failed";
 
-/** Payload of the `recovery-failed` event: a recognised failure reached the caller. */
+/**
+ * Payload of the `recovery-failed` event: a recognised failure reached the caller.
+ *
+ * @example
+ * ```ts
+ * session.on("recovery-failed", (e: UnrecoveredEvent) => alert(`${e.operation}: ${e.code} (${e.reason})`));
+ * ```
+ */
 export interface UnrecoveredEvent {
   code: string;
   operation: string;
@@ -64,7 +94,13 @@ export interface UnrecoveredEvent {
 }
 
 /**
- * Options of {@link getExpiredTokenRecoveryPlugin} and {@link expiredTokenRecoveryMiddleware}.
+ * Options of {@link getExpiredTokenRecoveryPlugin} and {@link expiredTokenRecoveryMiddleware} (and the session's
+ * `recovery` option, without `logger`).
+ *
+ * @example
+ * ```ts
+ * const options: ExpiredTokenRecoveryOptions = { maxReplays: 2, errorCodes: [...EXPIRED_CREDENTIAL_ERROR_CODES, "MyCode"] };
+ * ```
  */
 export interface ExpiredTokenRecoveryOptions {
   /** Replays per request after a recognised failure; 0 turns recovery off. Default 1. */

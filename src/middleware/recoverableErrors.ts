@@ -50,7 +50,14 @@ const SIGNATURE_TIME_MESSAGE = /^Signature (expired|not yet current)\b/;
 /** Codes whose meaning depends on the message: only their "signature expired" form is recoverable. */
 const MESSAGE_QUALIFIED = new Set(["SignatureDoesNotMatch", "InvalidSignatureException"]);
 
-/** How a failed request can be recovered. */
+/**
+ * How a failed request is recovered: `credential` (refresh, then replay) or `signature` (replay re-signed).
+ *
+ * @example
+ * ```ts
+ * session.on("recovered", (e) => e.kind === "signature" && log.warn("a request waited more than 15 min to be sent"));
+ * ```
+ */
 export type RecoveryKind = "credential" | "signature";
 
 /** A recognised failure: the code to report and what cures it. Internal. */

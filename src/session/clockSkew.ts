@@ -2,14 +2,28 @@ import type { Logger } from "@smithy/types";
 import { formatDuration } from "../errors.js";
 import type { Clock } from "../refresh/refreshable.js";
 
-/** A `clock-skew` event fires when the offset to AWS's clock passes this many ms (either way). */
+/**
+ * A `clock-skew` event fires when the offset to AWS's clock passes this many ms (either way).
+ *
+ * @example
+ * ```ts
+ * new RefreshableSession({ ...options, clockSkew: { thresholdMs: DEFAULT_CLOCK_SKEW_THRESHOLD_MS / 2 } });
+ * ```
+ */
 export const DEFAULT_CLOCK_SKEW_THRESHOLD_MS = 60_000;
 /** A response that took longer than this says too little about the clock to use (the SDK ignores them too). */
 const MAX_SAMPLE_ROUND_TRIP_MS = 900_000;
 /** An HTTP `Date` header has whole seconds: the server's clock read anywhere inside the second it names. */
 const DATE_RESOLUTION_MS = 1_000;
 
-/** Payload of the `clock-skew` event. */
+/**
+ * Payload of the `clock-skew` event.
+ *
+ * @example
+ * ```ts
+ * session.on("clock-skew", (e: ClockSkewEvent) => e.exceeded && alert(`clock off by ${e.offsetMs} ms`));
+ * ```
+ */
 export interface ClockSkewEvent {
   /** AWS's clock minus the local clock, in ms: positive when the local clock is behind. */
   offsetMs: number;
@@ -20,7 +34,14 @@ export interface ClockSkewEvent {
   exceeded: boolean;
 }
 
-/** Options of {@link ClockSkew}. */
+/**
+ * Options of {@link ClockSkew}.
+ *
+ * @example
+ * ```ts
+ * const options: ClockSkewOptions = { thresholdMs: 30_000, onEvent: (e) => console.warn(e.offsetMs) };
+ * ```
+ */
 export interface ClockSkewOptions {
   /** Fire `onEvent` when |offset| passes this (ms). Default 60000. */
   thresholdMs?: number;

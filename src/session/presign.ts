@@ -3,19 +3,47 @@ import type { AwsCredentialIdentity, Logger, RequestPresigningArguments } from "
 import { RefreshSessionError, describeTime, errorMessage, formatDuration } from "../errors.js";
 import type { Clock, RefreshableCredentials } from "../refresh/refreshable.js";
 
-/** SigV4 presigned URLs live at most 7 days (X-Amz-Expires <= 604800). */
+/**
+ * SigV4 presigned URLs live at most 7 days (X-Amz-Expires <= 604800).
+ *
+ * @example
+ * ```ts
+ * await session.presign(s3, command, { expiresIn: MAX_PRESIGN_EXPIRES_SECONDS });
+ * ```
+ */
 export const MAX_PRESIGN_EXPIRES_SECONDS = 604_800;
-/** Lifetime asked when `expiresIn` is not given: 15 minutes, as the SDK's `getSignedUrl`. */
+/**
+ * Lifetime asked when `expiresIn` is not given: 15 minutes, as the SDK's `getSignedUrl`.
+ *
+ * @example
+ * ```ts
+ * (await session.presign(s3, command)).expiresIn; // DEFAULT_PRESIGN_EXPIRES_SECONDS, unless capped
+ * ```
+ */
 export const DEFAULT_PRESIGN_EXPIRES_SECONDS = 900;
 /** A credential with more than this share of its issued lifetime left is new: refreshing would not extend it. */
 const FRESH_SHARE = 0.9;
 
-/** An SDK v3 client `getSignedUrl` accepts: an `S3Client`. */
+/**
+ * An SDK v3 client `getSignedUrl` accepts: an `S3Client`.
+ *
+ * @example
+ * ```ts
+ * const client: PresignableClient = session.client(S3Client);
+ * ```
+ */
 export interface PresignableClient {
   readonly config: object;
   readonly middlewareStack: object;
 }
-/** A command `getSignedUrl` accepts: `GetObjectCommand`, `PutObjectCommand`, `UploadPartCommand`… */
+/**
+ * A command `getSignedUrl` accepts: `GetObjectCommand`, `PutObjectCommand`, `UploadPartCommand`…
+ *
+ * @example
+ * ```ts
+ * const command: PresignableCommand = new GetObjectCommand({ Bucket: "b", Key: "k" });
+ * ```
+ */
 export interface PresignableCommand {
   readonly input: object;
   readonly resolveMiddleware: unknown;
@@ -24,7 +52,14 @@ export interface PresignableCommand {
 type SignedUrlClient = Parameters<typeof getSignedUrl>[0];
 type SignedUrlCommand = Parameters<typeof getSignedUrl>[1];
 
-/** Options of `session.presign()` and {@link presignWithCredentials}. */
+/**
+ * Options of `session.presign()` and {@link presignWithCredentials}.
+ *
+ * @example
+ * ```ts
+ * const options: PresignOptions = { expiresIn: 3600, strict: true };
+ * ```
+ */
 export interface PresignOptions extends Omit<RequestPresigningArguments, "expiresIn" | "signingDate"> {
   /** Seconds the URL should work, 1..604800. Default 900. */
   expiresIn?: number;
@@ -35,7 +70,14 @@ export interface PresignOptions extends Omit<RequestPresigningArguments, "expire
   strict?: boolean;
 }
 
-/** What `session.presign()` resolves to. */
+/**
+ * What `session.presign()` resolves to.
+ *
+ * @example
+ * ```ts
+ * const { url, expiresAt, capped }: PresignedUrl = await session.presign(s3, command, { expiresIn: 3600 });
+ * ```
+ */
 export interface PresignedUrl {
   url: string;
   /** When the URL really stops working: the earlier of its X-Amz-Date + X-Amz-Expires and its credential's expiry. */
