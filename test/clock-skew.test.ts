@@ -1,7 +1,8 @@
-import { GetObjectCommand, PutObjectCommand, CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ClockSkew, RefreshableSession, type ClockSkewEvent } from "../src/index.js";
-import { startEmulator, type Emulator } from "../src/testing.js";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ClockSkew, type ClockSkewEvent } from "../src/index.js";
+import type { Emulator } from "../src/testing.js";
+import { useEmulatorSessions } from "./helpers/emulatorSession.js";
 
 /** A server clock `offset` ms ahead of ours answers a request sent at `sentAt` after `rtt` ms: its Date header. */
 function dateHeader(offset: number, sentAt: number, rtt: number, serverReadsAt = 0.5): string {
@@ -86,44 +87,16 @@ describe("ClockSkew: one estimate from many responses", () => {
 });
 
 describe("session: skew of +/- 10 minutes on the emulator", () => {
+  const fx = useEmulatorSessions({
+    role: "arn:aws:iam::123456789012:role/skew",
+    bucket: "skew",
+    emulator: { credentialLifetimeSeconds: 2 },
+  });
   let emu: Emulator;
-  const saved = process.env.AWS_ENDPOINT_URL;
-  const open: RefreshableSession[] = [];
-  beforeAll(async () => {
-    emu = await startEmulator({ credentialLifetimeSeconds: 2 });
-    process.env.AWS_ENDPOINT_URL = emu.url;
-    const s3 = new S3Client({
-      region: emu.region,
-      endpoint: emu.url,
-      forcePathStyle: true,
-      credentials: emu.rootCredentials,
-    });
-    await s3.send(new CreateBucketCommand({ Bucket: "skew" }));
-    s3.destroy();
+  beforeAll(() => {
+    emu = fx.emu;
   });
-  afterEach(() => {
-    emu.setClockOffset(0);
-    emu.setCredentialLifetime(2);
-    for (const s of open.splice(0)) s.close();
-  });
-  afterAll(async () => {
-    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
-    else process.env.AWS_ENDPOINT_URL = saved;
-    await emu.close();
-  });
-
-  function session(extra: Record<string, unknown> = {}): RefreshableSession {
-    const s = new RefreshableSession({
-      method: "sts",
-      assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/skew" },
-      sourceCredentials: async () => emu.rootCredentials,
-      stsClientConfig: { endpoint: emu.url },
-      region: emu.region,
-      ...extra,
-    } as never);
-    open.push(s);
-    return s;
-  }
+  const session = fx.session;
 
   it.each([10 * 60_000, -10 * 60_000])(
     "offset %i ms: no failed request over several rotations, right clockSkewMs",

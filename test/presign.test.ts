@@ -1,57 +1,27 @@
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   MAX_PRESIGN_EXPIRES_SECONDS,
   RefreshSessionError,
   RefreshableSession,
   presignedUrlExpiry,
 } from "../src/index.js";
-import { startEmulator, type Emulator } from "../src/testing.js";
+import type { Emulator } from "../src/testing.js";
+import { useEmulatorSessions } from "./helpers/emulatorSession.js";
 
-let emu: Emulator;
 const BUCKET = "presign";
-const saved = process.env.AWS_ENDPOINT_URL;
-const open: RefreshableSession[] = [];
-
-beforeAll(async () => {
-  emu = await startEmulator();
-  process.env.AWS_ENDPOINT_URL = emu.url;
-  const s3 = new S3Client({
-    region: emu.region,
-    endpoint: emu.url,
-    forcePathStyle: true,
-    credentials: emu.rootCredentials,
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "k", Body: "presigned" }));
-  s3.destroy();
+const fx = useEmulatorSessions({
+  role: "arn:aws:iam::123456789012:role/presign",
+  bucket: BUCKET,
+  objects: { k: "presigned" },
 });
-afterEach(() => {
-  emu.setCredentialLifetime(3600);
-  emu.setClockOffset(0);
-  for (const s of open.splice(0)) s.close();
+let emu: Emulator;
+beforeAll(() => {
+  emu = fx.emu;
 });
-afterAll(async () => {
-  if (saved === undefined) delete process.env.AWS_ENDPOINT_URL;
-  else process.env.AWS_ENDPOINT_URL = saved;
-  await emu.close();
-});
-
-function session(extra: Record<string, unknown> = {}): RefreshableSession {
-  const s = new RefreshableSession({
-    method: "sts",
-    assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/presign" },
-    sourceCredentials: async () => emu.rootCredentials,
-    stsClientConfig: { endpoint: emu.url },
-    region: emu.region,
-    ...extra,
-  } as never);
-  open.push(s);
-  return s;
-}
-
-const s3Of = (s: RefreshableSession): S3Client => s.client(S3Client, { endpoint: emu.url, forcePathStyle: true });
+const session = fx.session;
+const s3Of = (s: RefreshableSession): S3Client => fx.s3(s);
 const get = (): GetObjectCommand => new GetObjectCommand({ Bucket: BUCKET, Key: "k" });
 const keyIn = (url: string): string =>
   decodeURIComponent(new URL(url).searchParams.get("X-Amz-Credential")!).split("/")[0]!;
@@ -133,12 +103,9 @@ describe("session.presign()", () => {
     );
     await expect(s.presign(s3Of(s), get(), { expiresIn: 0 })).rejects.toThrow(RangeError);
     await expect(s.presign(s3Of(s), get(), { expiresIn: 1.5 })).rejects.toThrow(/`expiresIn`/);
-    const root = new RefreshableSession({
-      method: "provider",
-      provider: async () => emu.rootCredentials,
-      region: emu.region,
-    });
-    open.push(root);
+    const root = fx.track(
+      new RefreshableSession({ method: "provider", provider: async () => emu.rootCredentials, region: emu.region }),
+    );
     const week = await root.presign(s3Of(root), get(), { expiresIn: MAX_PRESIGN_EXPIRES_SECONDS });
     expect(week).toMatchObject({ capped: false, expiresIn: 604_800, credentialExpiration: undefined });
     expect(new URL(week.url).searchParams.get("X-Amz-Expires")).toBe("604800");

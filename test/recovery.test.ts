@@ -1,6 +1,5 @@
 import { Readable } from "node:stream";
 import {
-  CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -8,8 +7,8 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import type { FinalizeRequestMiddleware } from "@smithy/types";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { AwsCredentialIdentity, FinalizeRequestMiddleware } from "@smithy/types";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   EXPIRED_CREDENTIAL_ERROR_CODES,
   RefreshableSession,
@@ -21,53 +20,22 @@ import {
   type RecoveredEvent,
   type UnrecoveredEvent,
 } from "../src/index.js";
-import { startEmulator, type Emulator } from "../src/testing.js";
+import type { Emulator } from "../src/testing.js";
+import { useEmulatorSessions } from "./helpers/emulatorSession.js";
 
-let emu: Emulator;
 const BUCKET = "recovery";
 const ROLE = "arn:aws:iam::123456789012:role/recovery";
-const savedEndpoint = process.env.AWS_ENDPOINT_URL;
-const open: RefreshableSession[] = [];
-
-beforeAll(async () => {
-  emu = await startEmulator();
-  process.env.AWS_ENDPOINT_URL = emu.url;
-  const s3 = new S3Client({
-    region: emu.region,
-    endpoint: emu.url,
-    forcePathStyle: true,
-    credentials: emu.rootCredentials,
-  });
-  await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "k", Body: "value" }));
-  s3.destroy();
+const fx = useEmulatorSessions({ role: ROLE, bucket: BUCKET, objects: { k: "value" } });
+let emu: Emulator;
+beforeAll(() => {
+  emu = fx.emu;
 });
-afterEach(() => {
-  emu.clearFaults();
-  emu.setCredentialLifetime(3600);
-  for (const s of open.splice(0)) s.close();
-});
-afterAll(async () => {
-  if (savedEndpoint === undefined) delete process.env.AWS_ENDPOINT_URL;
-  else process.env.AWS_ENDPOINT_URL = savedEndpoint;
-  await emu.close();
-});
+const session = fx.session;
+const s3Of = fx.s3;
 
-function session(extra: Record<string, unknown> = {}): RefreshableSession {
-  const s = new RefreshableSession({
-    method: "sts",
-    assumeRole: { RoleArn: ROLE },
-    sourceCredentials: async () => emu.rootCredentials,
-    stsClientConfig: { endpoint: emu.url },
-    region: emu.region,
-    ...extra,
-  } as never);
-  open.push(s);
-  return s;
-}
-
-const s3Of = (s: RefreshableSession, extra: Record<string, unknown> = {}): S3Client =>
-  s.client(S3Client, { endpoint: emu.url, forcePathStyle: true, ...extra });
+/** A `custom` session over `source`, closed after the test. */
+const customSession = (source: () => Promise<AwsCredentialIdentity>): RefreshableSession =>
+  fx.track(new RefreshableSession({ method: "custom", source, region: emu.region }));
 
 function events(s: RefreshableSession): { recovered: RecoveredEvent[]; failed: UnrecoveredEvent[] } {
   const out = { recovered: [] as RecoveredEvent[], failed: [] as UnrecoveredEvent[] };
@@ -136,20 +104,32 @@ describe("ExpiredToken recovery: placement", () => {
 });
 
 describe("ExpiredToken recovery: recognised codes", () => {
+  /** A GetObject whose first send is answered with `code`: what it cost in refreshes and sends. */
+  async function getOnceFailing(code: string, status: number, message: string) {
+    const s = session();
+    const { recovered } = events(s);
+    const s3 = s3Of(s);
+    await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
+    const refreshes = s.metrics().refreshes;
+    const calls = emu.calls("s3:GetObject");
+    emu.fault("s3:GetObject", { error: { code, status, message }, times: 1 });
+    const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
+    return {
+      s,
+      recovered,
+      out,
+      refreshes: s.metrics().refreshes - refreshes,
+      sends: emu.calls("s3:GetObject") - calls,
+    };
+  }
+
   it.each(EXPIRED_CREDENTIAL_ERROR_CODES)(
     "%s: exactly one refresh and one replay; the caller sees success",
     async (code) => {
-      const s = session();
-      const { recovered } = events(s);
-      const s3 = s3Of(s);
-      await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
-      const refreshes = s.metrics().refreshes;
-      const calls = emu.calls("s3:GetObject");
-      emu.fault("s3:GetObject", { error: { code, status: 400, message: "injected" }, times: 1 });
-      const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
+      const { s, recovered, out, refreshes, sends } = await getOnceFailing(code, 400, "injected");
       expect(await out.Body!.transformToString()).toBe("value");
-      expect(s.metrics().refreshes - refreshes).toBe(1);
-      expect(emu.calls("s3:GetObject") - calls).toBe(2);
+      expect(refreshes).toBe(1);
+      expect(sends).toBe(2);
       expect(recovered).toEqual([
         expect.objectContaining({
           code,
@@ -175,16 +155,9 @@ describe("ExpiredToken recovery: recognised codes", () => {
       "Signature not yet current: 20260101T003000Z is still later than 20260101T001500Z",
     ],
   ])("%s (expired signature): one replay, re-signed, no refresh", async (code, status, message) => {
-    const s = session();
-    const { recovered } = events(s);
-    const s3 = s3Of(s);
-    await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
-    const refreshes = s.metrics().refreshes;
-    const calls = emu.calls("s3:GetObject");
-    emu.fault("s3:GetObject", { error: { code, status, message }, times: 1 });
-    await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
-    expect(s.metrics().refreshes - refreshes).toBe(0);
-    expect(emu.calls("s3:GetObject") - calls).toBe(2);
+    const { recovered, refreshes, sends } = await getOnceFailing(code, status, message);
+    expect(refreshes).toBe(0);
+    expect(sends).toBe(2);
     expect(recovered).toEqual([expect.objectContaining({ code, kind: "signature", attempts: 2, refreshed: false })]);
   });
 
@@ -278,12 +251,7 @@ describe("ExpiredToken recovery: limits", () => {
 
   it("never replays with the same token: a source that hands back the dead credential surfaces the error", async () => {
     const dead = await session().credentials();
-    const s = new RefreshableSession({
-      method: "custom",
-      source: async () => dead,
-      region: emu.region,
-    });
-    open.push(s);
+    const s = customSession(async () => dead);
     const { failed } = events(s);
     const s3 = s3Of(s);
     await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
@@ -299,15 +267,10 @@ describe("ExpiredToken recovery: limits", () => {
   it("a refresh that fails surfaces the original error with the refresh failure in its message", async () => {
     let calls = 0;
     const good = await session().credentials();
-    const s = new RefreshableSession({
-      method: "custom",
-      source: async () => {
-        if (calls++ > 0) throw new Error("identity broker unreachable");
-        return good;
-      },
-      region: emu.region,
+    const s = customSession(async () => {
+      if (calls++ > 0) throw new Error("identity broker unreachable");
+      return good;
     });
-    open.push(s);
     const { failed } = events(s);
     const s3 = s3Of(s);
     await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
