@@ -40,7 +40,10 @@ function engine() {
   );
 }
 
-/** Three clients on one config: bare, with the recovery plugin, and with both plugins (what session.client() adds). */
+/**
+ * Clients on one config: bare (twice, as a control), with the recovery plugin, and with both plugins (what
+ * session.client() adds).
+ */
 function variants(config, credentials) {
   const bare = new S3Client({ ...config, credentials });
   const recovery = new S3Client({ ...config, credentials });
@@ -48,7 +51,14 @@ function variants(config, credentials) {
   const both = new S3Client({ ...config, credentials });
   both.middlewareStack.use(getExpiredTokenRecoveryPlugin(credentials));
   both.middlewareStack.use(getClockSkewPlugin(new ClockSkew()));
-  return { "no middleware": bare, "+ recovery": recovery, "+ recovery + clock skew": both };
+  // A second bare client: its ratio to the first is the noise floor of the comparison on this machine.
+  const control = new S3Client({ ...config, credentials });
+  return {
+    "no middleware": bare,
+    "no middleware (A/A control)": control,
+    "+ recovery": recovery,
+    "+ recovery + clock skew": both,
+  };
 }
 
 /** CPU time of this process in µs: other processes on a shared machine do not count against either variant. */
@@ -126,7 +136,7 @@ const results = { node: process.version, quick, date: new Date().toISOString() }
   );
   const head = (c) => c.send(new HeadObjectCommand({ Bucket: "bench", Key: "k" }));
   for (const c of Object.values(clients)) for (let i = 0; i < 2000; i++) await head(c); // warm-up
-  results.inProcess = await compare(clients, head, { rounds: quick ? 15 : 61, n: quick ? 300 : 600 });
+  results.inProcess = await compare(clients, head, { rounds: quick ? 31 : 201, n: 100 });
   credentials.close();
 }
 
@@ -157,29 +167,28 @@ const results = { node: process.version, quick, date: new Date().toISOString() }
   const skew = await perCall(clockSkewMiddleware(new ClockSkew())(terminal, context), n);
   // Each send resolves the middleware stack: two more entries cost a little there too.
   const clients = variants({ region: "us-east-1", endpoint: "http://127.0.0.1:9", forcePathStyle: true }, credentials);
-  const resolveCost = (client) => {
-    const samples = [];
-    for (let r = 0; r < (quick ? 5 : 15); r++) {
-      const c0 = cpuNow();
-      for (let i = 0; i < 5_000; i++) {
-        new HeadObjectCommand({ Bucket: "bench", Key: "k" }).resolveMiddleware(
-          client.middlewareStack,
-          client.config,
-          {},
-        );
-      }
-      samples.push((cpuNow() - c0) / 5_000);
+  // Interleaved, paired per round: the median difference is steadier than two medians taken apart.
+  const resolveOnce = (client) => {
+    const c0 = cpuNow();
+    for (let i = 0; i < 2_000; i++) {
+      new HeadObjectCommand({ Bucket: "bench", Key: "k" }).resolveMiddleware(client.middlewareStack, client.config, {});
     }
-    return median(samples);
+    return (cpuNow() - c0) / 2_000;
   };
-  const resolveBare = resolveCost(clients["no middleware"]);
-  const resolveBoth = resolveCost(clients["+ recovery + clock skew"]);
+  const diffs = [];
+  for (let r = 0; r < (quick ? 15 : 61); r++) {
+    const a = resolveOnce(clients["no middleware"]);
+    const b = resolveOnce(clients["+ recovery + clock skew"]);
+    const a2 = resolveOnce(clients["no middleware"]);
+    diffs.push(b - (a + a2) / 2);
+  }
+  const resolveDelta = median(diffs);
   const sdkRequest = results.inProcess["no middleware"].cpuUsPerRequest;
-  const overhead = recovery - bare + (skew - bare) + (resolveBoth - resolveBare);
+  const overhead = recovery - bare + (skew - bare) + resolveDelta;
   results.components = {
     recoveryMiddlewareUs: recovery - bare,
     clockSkewMiddlewareUs: skew - bare,
-    stackResolutionUs: resolveBoth - resolveBare,
+    stackResolutionUs: resolveDelta,
     totalOverheadUs: overhead,
     sdkRequestCpuUs: sdkRequest,
     estimatedRatio: (sdkRequest + overhead) / sdkRequest,
