@@ -1,4 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ClockSkew, type ClockSkewEvent } from "../src/index.js";
 import type { Emulator } from "../src/testing.js";
@@ -173,6 +174,35 @@ describe("session: skew of +/- 10 minutes on the emulator", () => {
     const corrected = session();
     expect((await corrected.whoami()).Account).toBe(emu.accountId);
     expect(Math.abs(corrected.metrics().clockSkewMs + 10 * 60_000)).toBeLessThan(1_500);
+  });
+
+  it("emulator: X-Amz-Date too old or too far ahead, answered per service as AWS does", async () => {
+    const creds = await session().credentials();
+    const raw = { region: emu.region, endpoint: emu.url, credentials: creds, maxAttempts: 1 };
+    for (const [offset, sts] of [
+      [20 * 60_000, /^Signature expired: \d{8}T\d{6}Z is now earlier than \d{8}T\d{6}Z \(\d{8}T\d{6}Z - 15 min\.\)$/],
+      [
+        -20 * 60_000,
+        /^Signature not yet current: \d{8}T\d{6}Z is still later than \d{8}T\d{6}Z \(\d{8}T\d{6}Z \+ 15 min\.\)$/,
+      ],
+    ] as const) {
+      emu.setClockOffset(offset);
+      await expect(new STSClient(raw).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+        name: "SignatureDoesNotMatch",
+        message: expect.stringMatching(sts),
+        $metadata: { httpStatusCode: 403 },
+      });
+      const err = await new S3Client({ ...raw, forcePathStyle: true })
+        .send(new GetObjectCommand({ Bucket: "skew", Key: "none" }))
+        .then(
+          () => ({}) as Record<string, unknown>,
+          (e: Record<string, unknown>) => e,
+        );
+      expect(err).toMatchObject({ name: "RequestTimeTooSkewed", $metadata: { httpStatusCode: 403 } });
+      expect(err.ServerTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+      expect(err.MaxAllowedSkewMilliseconds).toBe("900000");
+      expect(Math.abs(Date.parse(err.ServerTime as string) - emu.now())).toBeLessThan(2_000);
+    }
   });
 
   it("refuses a bad clockSkew option", () => {
