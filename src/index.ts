@@ -65,3 +65,32 @@ export type {
 export { childEnvironment, EXEC_MARKER_ENV, SHADOWING_ENV_VARS } from "./server/childEnvironment.js";
 export type { ChildEnvironmentInit } from "./server/childEnvironment.js";
 export { generateToken, loadOrCreateTokenFile, TOKEN_BYTES } from "./server/token.js";
+export {
+  expiredTokenRecoveryMiddleware,
+  expiredTokenRecoveryMiddlewareOptions,
+  getExpiredTokenRecoveryPlugin,
+  DEFAULT_MAX_REPLAYS,
+} from "./middleware/expiredTokenRecoveryMiddleware.js";
+export type {
+  ExpiredTokenRecoveryOptions,
+  RecoveredEvent,
+  UnrecoveredEvent,
+  UnrecoveredReason,
+} from "./middleware/expiredTokenRecoveryMiddleware.js";
+export { EXPIRED_CREDENTIAL_ERROR_CODES, EXPIRED_SIGNATURE_ERROR_CODES } from "./middleware/recoverableErrors.js";
+export type { RecoveryKind } from "./middleware/recoverableErrors.js";
+export {
+  clockSkewMiddleware,
+  clockSkewMiddlewareOptions,
+  getClockSkewPlugin,
+} from "./middleware/clockSkewMiddleware.js";
+export type { ClientPlugin } from "./middleware/clientPlugin.js";
+export { ClockSkew, DEFAULT_CLOCK_SKEW_THRESHOLD_MS } from "./session/clockSkew.js";
+export type { ClockSkewEvent, ClockSkewOptions } from "./session/clockSkew.js";
+export {
+  presignWithCredentials,
+  presignedUrlExpiry,
+  MAX_PRESIGN_EXPIRES_SECONDS,
+  DEFAULT_PRESIGN_EXPIRES_SECONDS,
+} from "./session/presign.js";
+export type { PresignableClient, PresignableCommand, PresignedUrl, PresignOptions } from "./session/presign.js";

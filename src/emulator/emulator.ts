@@ -114,8 +114,12 @@ export interface Emulator {
   setClockOffset(ms: number): void;
   /** The server's clock, epoch ms. */
   now(): number;
-  /** Make a credential dead before its stated expiry: later requests get the service's expired-token error. */
-  revoke(accessKeyId: string): void;
+  /**
+   * Make a credential dead before its stated expiry: later requests signed with it (presigned URLs included) get the
+   * answer AWS gives for an expired token (`ExpiredToken`, 400, in STS's or S3's format). Returns whether the key was
+   * known.
+   */
+  revoke(accessKeyId: string): boolean;
   /** Inject a fault into an operation such as "sts:AssumeRole" or "s3:PutObject"; returns a function removing it. */
   fault(operation: string, spec: FaultSpec): () => void;
   clearFaults(): void;
@@ -176,6 +180,11 @@ function parseQuery(search: URLSearchParams): QueryParameterBag {
     else q[k] = Array.isArray(prev) ? [...prev, v] : [prev as string, v];
   }
   return q;
+}
+
+/** A time as S3 writes it in error bodies: ISO 8601 to the second, `2026-01-01T00:00:00Z`. */
+function isoSeconds(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : "";
 }
 
 const SECRET_PARAMS = new Set(["WebIdentityToken", "TokenCode", "X-Amz-Security-Token", "X-Amz-Signature"]);
@@ -263,8 +272,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     now,
     revoke(accessKeyId: string) {
+      if (typeof accessKeyId !== "string") throw new TypeError("`accessKeyId` must be a string");
       const c = known.get(accessKeyId);
       if (c) c.revoked = true;
+      return c !== undefined;
     },
     fault(operation: string, spec: FaultSpec) {
       if (typeof operation !== "string" || !operation.includes(":")) {
@@ -394,19 +405,35 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (claim) {
       const t = now();
       if (claim.presigned) {
-        if (claim.expiresIn === undefined || claim.expiresIn < 1 || claim.expiresIn > MAX_PRESIGN_SECONDS) {
-          sendError(
-            400,
-            "AuthorizationQueryParametersError",
-            "X-Amz-Expires must be less than a week (in seconds) that is 604800",
-          );
+        const rawExpires = query["X-Amz-Expires"];
+        const expiresProblem =
+          rawExpires === undefined
+            ? "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+            : claim.expiresIn === undefined || !Number.isInteger(claim.expiresIn)
+              ? "X-Amz-Expires should be a number"
+              : claim.expiresIn < 0
+                ? "X-Amz-Expires must be non-negative"
+                : claim.expiresIn > MAX_PRESIGN_SECONDS
+                  ? `X-Amz-Expires must be less than a week (in seconds) that is ${MAX_PRESIGN_SECONDS}`
+                  : undefined;
+        if (expiresProblem !== undefined) {
+          sendError(400, "AuthorizationQueryParametersError", expiresProblem);
           return;
         }
-        if (!Number.isFinite(claim.signedAt) || t > claim.signedAt + claim.expiresIn * 1000) {
+        const expiresIn = claim.expiresIn as number;
+        if (Number.isFinite(claim.signedAt) && claim.signedAt - t > MAX_SKEW_MS) {
+          // Signed by a clock more than 15 minutes ahead: S3 will not honour it yet.
+          sendError(403, "AccessDenied", "Request is not yet valid", {
+            "X-Amz-Date": claim.amzDate,
+            ServerTime: isoSeconds(t),
+          });
+          return;
+        }
+        if (!Number.isFinite(claim.signedAt) || t > claim.signedAt + expiresIn * 1000) {
           sendError(403, "AccessDenied", "Request has expired", {
-            "X-Amz-Expires": String(claim.expiresIn),
-            Expires: new Date(claim.signedAt + claim.expiresIn * 1000).toISOString(),
-            ServerTime: new Date(t).toISOString(),
+            "X-Amz-Expires": String(expiresIn),
+            Expires: isoSeconds(claim.signedAt + expiresIn * 1000),
+            ServerTime: isoSeconds(t),
           });
           return;
         }
@@ -430,7 +457,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
             "The difference between the request time and the current time is too large.",
             {
               RequestTime: claim.amzDate,
-              ServerTime: new Date(t).toISOString(),
+              ServerTime: isoSeconds(t),
               MaxAllowedSkewMilliseconds: String(MAX_SKEW_MS),
             },
             req.method,

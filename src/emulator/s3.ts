@@ -4,6 +4,8 @@ import type { ReceivedRequest } from "./sigv4.js";
 import { sendS3Error, sendXml, xmlEscape } from "./xml.js";
 
 const NS = "http://s3.amazonaws.com/doc/2006-03-01/";
+/** Every part but the last must be at least 5 MiB. */
+const MIN_PART_BYTES = 5 * 1024 * 1024;
 
 interface StoredObject {
   body: Buffer;
@@ -97,6 +99,13 @@ export function handleS3(ctx: EmulatorRequestContext, store: S3Store): void {
   const err = (status: number, code: string, message: string, extra: Record<string, string> = {}): void =>
     sendS3Error(res, status, code, message, extra, method);
   const noBucket = (): void => err(404, "NoSuchBucket", "The specified bucket does not exist", { BucketName: bucket });
+  const noUpload = (uploadId: string): void =>
+    err(
+      404,
+      "NoSuchUpload",
+      "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+      { UploadId: uploadId },
+    );
   const b = store.buckets.get(bucket);
 
   switch (ctx.operation) {
@@ -227,13 +236,7 @@ export function handleS3(ctx: EmulatorRequestContext, store: S3Store): void {
     }
     case "UploadPart": {
       const up = store.uploads.get(q("uploadId") ?? "");
-      if (!up)
-        return err(
-          404,
-          "NoSuchUpload",
-          "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-          { UploadId: q("uploadId") ?? "" },
-        );
+      if (!up || up.bucket !== bucket || up.key !== key) return noUpload(q("uploadId") ?? "");
       const n = Number(q("partNumber"));
       if (!Number.isInteger(n) || n < 1 || n > 10_000)
         return err(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive");
@@ -246,28 +249,54 @@ export function handleS3(ctx: EmulatorRequestContext, store: S3Store): void {
     case "CompleteMultipartUpload": {
       const uploadId = q("uploadId") ?? "";
       const up = store.uploads.get(uploadId);
-      if (!up)
-        return err(
-          404,
-          "NoSuchUpload",
-          "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-          { UploadId: uploadId },
-        );
+      if (!up || up.bucket !== bucket || up.key !== key) return noUpload(uploadId);
       const xml = ctx.body.toString("utf8");
-      const listed = [...xml.matchAll(/<PartNumber>(\d+)<\/PartNumber>/g)].map((m) => Number(m[1]));
-      const parts: Buffer[] = [];
-      const digests: Buffer[] = [];
-      for (const n of listed) {
+      const listed = [...xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)].map((m) => ({
+        n: Number(/<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(m[1] ?? "")?.[1]),
+        etag: /<ETag>([\s\S]*?)<\/ETag>/
+          .exec(m[1] ?? "")?.[1]
+          ?.replace(/&quot;|&#34;|"/g, "")
+          .trim(),
+      }));
+      if (listed.length === 0 || listed.some((p) => !Number.isInteger(p.n))) {
+        return err(
+          400,
+          "MalformedXML",
+          "The XML you provided was not well-formed or did not validate against our published schema",
+        );
+      }
+      // S3 checks the list's order first, then that each part exists with that ETag, then the part sizes.
+      if (listed.some((p, i) => i > 0 && p.n <= (listed[i - 1] as { n: number }).n)) {
+        return err(
+          400,
+          "InvalidPartOrder",
+          "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
+        );
+      }
+      const found: { n: number; body: Buffer; etag: string }[] = [];
+      for (const { n, etag } of listed) {
         const p = up.parts.get(n);
-        if (!p)
+        if (!p || (etag !== undefined && etag !== p.etag)) {
           return err(
             400,
             "InvalidPart",
             "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not have matched the part's entity tag.",
+            { UploadId: uploadId, PartNumber: String(n), ...(etag !== undefined ? { ETag: etag } : {}) },
           );
-        parts.push(p.body);
-        digests.push(Buffer.from(p.etag, "hex"));
+        }
+        found.push({ n, ...p });
       }
+      const small = found.slice(0, -1).find((p) => p.body.length < MIN_PART_BYTES);
+      if (small) {
+        return err(400, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.", {
+          ProposedSize: String(small.body.length),
+          MinSizeAllowed: String(MIN_PART_BYTES),
+          PartNumber: String(small.n),
+          ETag: small.etag,
+        });
+      }
+      const parts = found.map((p) => p.body);
+      const digests = found.map((p) => Buffer.from(p.etag, "hex"));
       const target = store.buckets.get(up.bucket);
       if (!target) return noBucket();
       const etag = `${md5(Buffer.concat(digests))}-${listed.length}`;
@@ -287,13 +316,9 @@ export function handleS3(ctx: EmulatorRequestContext, store: S3Store): void {
     }
     case "AbortMultipartUpload": {
       const uploadId = q("uploadId") ?? "";
-      if (!store.uploads.delete(uploadId))
-        return err(
-          404,
-          "NoSuchUpload",
-          "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
-          { UploadId: uploadId },
-        );
+      const up = store.uploads.get(uploadId);
+      if (!up || up.bucket !== bucket || up.key !== key) return noUpload(uploadId);
+      store.uploads.delete(uploadId);
       res.writeHead(204).end();
       return;
     }

@@ -383,7 +383,9 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
     const unchanged =
       held !== undefined && held.identity.accessKeyId === identity.accessKeyId && held.expiresAt === expiresAt;
     // A source that hands back the same credential (a cache, IMDS before it rotates) must not shrink its lifetime.
-    const receivedAt = unchanged && held ? held.receivedAt : startedAt;
+    // A new one's lifetime counts from its arrival, read after the call: a clock corrected for skew during the call
+    // (from the source's own response) then measures it in the same time as its expiry.
+    const receivedAt = unchanged && held ? held.receivedAt : now;
     const windows = expiresAt === undefined ? { advisoryMs: 0, mandatoryMs: 0 } : windowsFor(expiresAt, receivedAt);
     held = { identity, expiresAt, receivedAt, ...windows };
     m.refreshes++;

@@ -1,6 +1,14 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import type { AwsCredentialIdentity, Logger } from "@smithy/types";
+import type { AwsCredentialIdentity, Logger, MiddlewareStack } from "@smithy/types";
 import { RefreshSessionError } from "../errors.js";
+import type { ClientPlugin } from "../middleware/clientPlugin.js";
+import { getClockSkewPlugin } from "../middleware/clockSkewMiddleware.js";
+import {
+  getExpiredTokenRecoveryPlugin,
+  type ExpiredTokenRecoveryOptions,
+  type RecoveredEvent,
+  type UnrecoveredEvent,
+} from "../middleware/expiredTokenRecoveryMiddleware.js";
 import {
   refreshable,
   type Clock,
@@ -10,7 +18,15 @@ import {
   type RefreshableOptions,
 } from "../refresh/refreshable.js";
 import { ClientCache, DEFAULT_CLIENT_CACHE_SIZE, type Destroyable } from "./clientCache.js";
+import { ClockSkew, type ClockSkewEvent } from "./clockSkew.js";
 import { methods, type MethodOptions, type SessionEnd, type SessionSource, type SourceStatusItem } from "./methods.js";
+import {
+  presignWithCredentials,
+  type PresignableClient,
+  type PresignableCommand,
+  type PresignedUrl,
+  type PresignOptions,
+} from "./presign.js";
 
 /** Options every method shares. */
 export interface SessionCommonOptions {
@@ -22,6 +38,16 @@ export interface SessionCommonOptions {
   clientCache?: { maxSize?: number } | false;
   /** The SDK's Logger interface; used by the engine and passed to every client. Default: silent. */
   logger?: Logger;
+  /**
+   * ExpiredToken recovery on every `client()`: options of {@link getExpiredTokenRecoveryPlugin} (its `onRecovered` and
+   * `onUnrecovered` are called besides the session's events), or `false` to leave clients without it. Default `{}`.
+   */
+  recovery?: Omit<ExpiredTokenRecoveryOptions, "logger"> | false;
+  /**
+   * One clock offset to AWS shared by the session: learnt from every response's `Date`, used in expiry decisions and
+   * by every client. `{ thresholdMs }` (default 60000) sets when `clock-skew` fires; `false` turns it off.
+   */
+  clockSkew?: { thresholdMs?: number } | false;
 }
 
 /** Options of {@link RefreshableSession}: a `method` with its own options, plus the common ones. */
@@ -36,6 +62,12 @@ export interface CallerIdentity {
 
 /** Events of a session: the engine's, plus session-level ones added by its features. */
 export interface SessionEvents extends RefreshableEvents {
+  /** A request AWS refused for a dead credential or signature succeeded on replay. */
+  recovered: RecoveredEvent;
+  /** A recognised expired-token failure reached the caller (replay exhausted, one-shot body, refresh failed…). */
+  "recovery-failed": UnrecoveredEvent;
+  /** The offset to AWS's clock passed `clockSkew.thresholdMs` (or came back under it). */
+  "clock-skew": ClockSkewEvent;
   [event: string]: unknown;
 }
 
@@ -43,12 +75,18 @@ export interface SessionEvents extends RefreshableEvents {
 export interface SessionMetrics extends RefreshMetrics {
   /** Clients currently cached. */
   cachedClients: number;
+  /** Requests recovered by a replay after an expired-token or expired-signature error. */
+  recoveries: number;
+  /** Recognised expired-token failures that reached the caller. */
+  recoveryFailures: number;
+  /** AWS's clock minus the local clock (ms), learnt from responses; 0 before any, or with `clockSkew: false`. */
+  clockSkewMs: number;
 }
 
 /** Any SDK v3 client class. */
 export type ClientConstructor<C, Config> = new (config: Config) => C;
 
-const COMMON_KEYS = ["region", "refresh", "clientCache", "logger"] as const;
+const COMMON_KEYS = ["region", "refresh", "clientCache", "logger", "recovery", "clockSkew"] as const;
 const ENGINE_EVENTS = new Set<string>(["refresh", "refresh-failed", "expired"]);
 
 /**
@@ -79,6 +117,9 @@ export class RefreshableSession {
   readonly #region: string | undefined;
   readonly #logger: Logger | undefined;
   readonly #listeners = new Map<string, Set<(payload: unknown) => void>>();
+  readonly #skew: ClockSkew | undefined;
+  readonly #plugins: ClientPlugin[] = [];
+  readonly #counts = { recoveries: 0, recoveryFailures: 0 };
   #closed = false;
 
   constructor(options: RefreshableSessionOptions) {
@@ -103,15 +144,52 @@ export class RefreshableSession {
         throw new RangeError("`clientCache.maxSize` must be an integer >= 1 (or pass `clientCache: false`)");
       }
     }
+    if (options.recovery !== undefined && options.recovery !== false && typeof options.recovery !== "object") {
+      throw new TypeError("`recovery` must be an options object or false");
+    }
+    if (options.clockSkew !== undefined && options.clockSkew !== false && typeof options.clockSkew !== "object") {
+      throw new TypeError("`clockSkew` must be an options object or false");
+    }
     this.method = method as string;
     this.#logger = options.logger;
-    const clock: Clock = options.refresh?.clock ?? Date;
+    const localClock: Clock = options.refresh?.clock ?? Date;
+    if (options.clockSkew !== false) {
+      this.#skew = new ClockSkew({
+        ...options.clockSkew,
+        clock: localClock,
+        logger: options.logger,
+        onEvent: (e) => this.emit("clock-skew", e),
+      });
+    }
+    // Expiry decisions in AWS's time: a credential's Expiration is stated by AWS's clock, not ours.
+    const clock: Clock = this.#skew?.clock ?? localClock;
+    const skewPlugins = this.#skew ? [getClockSkewPlugin(this.#skew)] : [];
     const methodOptions: Record<string, unknown> = { ...options };
     for (const key of COMMON_KEYS) delete methodOptions[key];
-    this.#source = factory(methodOptions as never, { logger: options.logger, clock });
+    this.#source = factory(methodOptions as never, { logger: options.logger, clock, clientPlugins: skewPlugins });
     this.#region = options.region ?? this.#source.region;
-    this.credentials = refreshable(this.#source.source, { ...options.refresh, logger: options.logger });
+    this.credentials = refreshable(this.#source.source, { ...options.refresh, clock, logger: options.logger });
     this.#source.bindEmitter?.((event, payload) => this.emit(event, payload));
+    if (options.recovery !== false) {
+      const user = options.recovery ?? {};
+      this.#plugins.push(
+        getExpiredTokenRecoveryPlugin(this.credentials, {
+          ...user,
+          ...(options.logger ? { logger: options.logger } : {}),
+          onRecovered: (e) => {
+            this.#counts.recoveries++;
+            this.emit("recovered", e);
+            user.onRecovered?.(e);
+          },
+          onUnrecovered: (e) => {
+            this.#counts.recoveryFailures++;
+            this.emit("recovery-failed", e);
+            user.onUnrecovered?.(e);
+          },
+        }),
+      );
+    }
+    this.#plugins.push(...skewPlugins);
     this.#cache =
       options.clientCache === false
         ? undefined
@@ -143,8 +221,57 @@ export class RefreshableSession {
       if (hit) return hit as C;
     }
     const client = new ClientClass(this.clientConfig(config) as Config);
+    const stack = (client as { middlewareStack?: { use?: (p: ClientPlugin) => void } }).middlewareStack;
+    if (typeof stack?.use === "function") for (const plugin of this.#plugins) stack.use(plugin);
     if (key !== undefined) this.#cache?.set(key, client);
     return client;
+  }
+
+  /**
+   * The session's SDK plugins in one: ExpiredToken recovery and the shared clock offset. `client()` adds it for you;
+   * add it yourself to clients built with `new X(session.clientConfig())`.
+   *
+   * @example
+   * ```ts
+   * const ddb = new DynamoDBClient(session.clientConfig({ maxAttempts: 5 }));
+   * ddb.middlewareStack.use(session.plugin());
+   * ```
+   */
+  plugin(): ClientPlugin {
+    const plugins = [...this.#plugins];
+    return {
+      applyToStack<Input extends object, Output extends object>(stack: MiddlewareStack<Input, Output>): void {
+        for (const p of plugins) p.applyToStack(stack);
+      },
+    };
+  }
+
+  /**
+   * A presigned URL whose `expiresAt` is when it really stops working: the earlier of the asked lifetime and the
+   * signing credential's expiry. If the credential expires first, the session refreshes it first; if a new one would
+   * still expire first, the lifetime is capped (or, with `strict`, a `PRESIGN_LIFETIME` error names both times).
+   * Signed at AWS's time (skew-corrected). `expiresIn` is 1..604800 s (SigV4's 7 days); default 900.
+   *
+   * @example
+   * ```ts
+   * const s3 = session.client(S3Client);
+   * const { url, expiresAt } = await session.presign(s3, new GetObjectCommand({ Bucket: "b", Key: "k" }), {
+   *   expiresIn: 3600,
+   * });
+   * ```
+   */
+  async presign(
+    client: PresignableClient,
+    command: PresignableCommand,
+    options: PresignOptions = {},
+  ): Promise<PresignedUrl> {
+    this.#assertOpen();
+    return presignWithCredentials(client, command, {
+      ...options,
+      credentials: this.credentials,
+      clock: this.#skew?.clock ?? Date,
+      ...(this.#logger ? { logger: this.#logger } : {}),
+    });
   }
 
   /**
@@ -154,6 +281,7 @@ export class RefreshableSession {
   clientConfig<Config extends object>(config?: Config): Config & { credentials: RefreshableCredentials } {
     const base: Record<string, unknown> = { credentials: this.credentials };
     if (this.#region !== undefined) base.region = this.#region;
+    if (this.#skew && this.#skew.samples > 0) base.systemClockOffset = this.#skew.offsetMs;
     if (this.#logger !== undefined) base.logger = this.#logger;
     return { ...base, ...config, credentials: this.credentials } as Config & { credentials: RefreshableCredentials };
   }
@@ -200,7 +328,12 @@ export class RefreshableSession {
   }
 
   metrics(): SessionMetrics {
-    return { ...this.credentials.metrics(), cachedClients: this.#cache?.size ?? 0 };
+    return {
+      ...this.credentials.metrics(),
+      cachedClients: this.#cache?.size ?? 0,
+      ...this.#counts,
+      clockSkewMs: this.#skew?.offsetMs ?? 0,
+    };
   }
 
   /** Subscribe to an engine event (`refresh`, `refresh-failed`, `expired`) or a session event; returns an unsubscriber. */

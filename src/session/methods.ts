@@ -1,4 +1,5 @@
 import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
+import type { ClientPlugin } from "../middleware/clientPlugin.js";
 import type { Clock, CredentialSource } from "../refresh/refreshable.js";
 import { fromAssumeRole, type AssumeRoleInit } from "../sources/sts.js";
 import { fromWebIdentity, type WebIdentityInit } from "../sources/web-identity.js";
@@ -43,7 +44,10 @@ export interface SessionSource {
 /** Context the session passes to method factories. */
 export interface MethodContext {
   logger: Logger | undefined;
+  /** The session's clock, corrected for skew to AWS's. */
   clock: Clock;
+  /** SDK plugins for every SDK client a source creates (the session's clock-skew observer). May be empty. */
+  clientPlugins?: ClientPlugin[];
 }
 
 /** `{ method: "sts", assumeRole: { RoleArn } }`: STS AssumeRole, optionally with MFA and role chaining. */
@@ -73,8 +77,11 @@ function stripMethod<T extends { method: string }>(options: T): Omit<T, "method"
 
 /** The method registry: one entry per credential source. */
 export const methods: Record<string, Factory> = {
-  sts: (o: StsMethodOptions) => {
-    const source = fromAssumeRole(stripMethod(o) as AssumeRoleInit);
+  sts: (o: StsMethodOptions, ctx) => {
+    const source = fromAssumeRole({
+      ...(stripMethod(o) as AssumeRoleInit),
+      clientPlugins: [...(ctx.clientPlugins ?? []), ...(o.clientPlugins ?? [])],
+    });
     const mfaEnd = (): SessionEnd | undefined => {
       const at = source.mfaSessionExpiration();
       return at && { at, basis: "the MFA session (GetSessionToken) ends; a new MFA code is needed then" };
@@ -89,7 +96,12 @@ export const methods: Record<string, Factory> = {
       close: () => source.close(),
     };
   },
-  "web-identity": (o: WebIdentityMethodOptions) => ({ source: fromWebIdentity(stripMethod(o) as WebIdentityInit) }),
+  "web-identity": (o: WebIdentityMethodOptions, ctx) => ({
+    source: fromWebIdentity({
+      ...(stripMethod(o) as WebIdentityInit),
+      clientPlugins: [...(ctx.clientPlugins ?? []), ...(o.clientPlugins ?? [])],
+    }),
+  }),
   custom: (o: CustomMethodOptions) => ({ source: fromCustom(o.source) }),
   provider: (o: ProviderMethodOptions) => ({ source: fromProvider(o.provider) }),
 };

@@ -9,6 +9,7 @@ import {
 import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RefreshSessionError } from "../errors.js";
+import type { ClientPlugin } from "../middleware/clientPlugin.js";
 import { refreshable, type CredentialSource, type RefreshableCredentials } from "../refresh/refreshable.js";
 import { getMfaCode, validateMfaTokenCode, type MfaTokenCode } from "./mfa.js";
 
@@ -47,6 +48,8 @@ export interface AssumeRoleInit {
   region?: string;
   /** Passed to the STS client (endpoint, requestHandler, retry…); `credentials` is taken from `sourceCredentials`. */
   stsClientConfig?: Omit<STSClientConfig, "credentials">;
+  /** SDK plugins applied to the STS client(s) this source creates (a session adds its clock-skew observer). */
+  clientPlugins?: ClientPlugin[];
 }
 
 /** A source backed by STS, with the end of its MFA session when MFA is in use. */
@@ -176,8 +179,11 @@ export function fromAssumeRole(init: AssumeRoleInit): AssumeRoleSource {
   const explicitRegion = init.region ?? (stsClientConfig?.region as string | undefined);
   let regionPromise: Promise<string> | undefined;
   const region = explicitRegion ?? (() => (regionPromise ??= resolveStsRegion()));
-  const newClient = (credentials: AwsCredentialIdentityProvider): STSClient =>
-    new STSClient({ ...stsClientConfig, region, credentials });
+  const newClient = (credentials: AwsCredentialIdentityProvider): STSClient => {
+    const c = new STSClient({ ...stsClientConfig, region, credentials });
+    for (const plugin of init.clientPlugins ?? []) c.middlewareStack.use(plugin);
+    return c;
+  };
 
   let mfaSession: RefreshableCredentials | undefined;
   if (mfa) {

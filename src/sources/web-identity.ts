@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { AssumeRoleWithWebIdentityCommand, STSClient, type STSClientConfig } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RefreshSessionError } from "../errors.js";
+import type { ClientPlugin } from "../middleware/clientPlugin.js";
 import type { CredentialSource } from "../refresh/refreshable.js";
 import { fromStsCredentials, resolveStsRegion } from "./sts.js";
 
@@ -22,6 +23,8 @@ export interface WebIdentityInit {
   /** Default: `stsClientConfig.region`, else the SDK's resolution, else us-east-1. */
   region?: string;
   stsClientConfig?: Omit<STSClientConfig, "credentials">;
+  /** SDK plugins applied to the STS client this source creates (a session adds its clock-skew observer). */
+  clientPlugins?: ClientPlugin[];
   /** Environment to read defaults from. Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -72,6 +75,7 @@ export function fromWebIdentity(init: WebIdentityInit = {}): CredentialSource {
     throw new Error("AssumeRoleWithWebIdentity needs no credentials");
   };
   const client = new STSClient({ ...init.stsClientConfig, region, credentials: noCredentials });
+  for (const plugin of init.clientPlugins ?? []) client.middlewareStack.use(plugin);
 
   const readToken = async (): Promise<string> => {
     let token: string;
