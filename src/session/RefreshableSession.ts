@@ -10,6 +10,8 @@ import {
   type RefreshableOptions,
 } from "../refresh/refreshable.js";
 import { ClientCache, DEFAULT_CLIENT_CACHE_SIZE, type Destroyable } from "./clientCache.js";
+import type { SsoLoginCompleted, SsoSessionEnding } from "../sso/manager.js";
+import type { SsoLoginRequired } from "../sso/notify.js";
 import { methods, type MethodOptions, type SessionEnd, type SessionSource, type SourceStatusItem } from "./methods.js";
 
 /** Options every method shares. */
@@ -36,6 +38,12 @@ export interface CallerIdentity {
 
 /** Events of a session: the engine's, plus session-level ones added by its features. */
 export interface SessionEvents extends RefreshableEvents {
+  /** SSO: the session is predicted to end within one of the `warnBeforeMs` lead times. */
+  "sso-session-ending": SsoSessionEnding;
+  /** SSO: a login is needed; approve it at the URL with the code (a background device authorization is waiting). */
+  "sso-login-required": SsoLoginRequired;
+  /** SSO: a new login was picked up (ours or another tool's); requests continue on it. */
+  "sso-login-completed": SsoLoginCompleted;
   [event: string]: unknown;
 }
 
@@ -154,6 +162,7 @@ export class RefreshableSession {
   clientConfig<Config extends object>(config?: Config): Config & { credentials: RefreshableCredentials } {
     const base: Record<string, unknown> = { credentials: this.credentials };
     if (this.#region !== undefined) base.region = this.#region;
+    if (this.#source.profile !== undefined) base.profile = this.#source.profile;
     if (this.#logger !== undefined) base.logger = this.#logger;
     return { ...base, ...config, credentials: this.credentials } as Config & { credentials: RefreshableCredentials };
   }
