@@ -86,7 +86,7 @@ export function validateSsoInit(init: SsoInit): void {
       throw new TypeError(`\`${k}\` must be a non-empty string`);
     }
   }
-  checkMs("ssoSessionDurationMs", init.ssoSessionDurationMs, 60_000);
+  checkMs("ssoSessionDurationMs", init.ssoSessionDurationMs, 1_000);
   checkMs("loginTimeoutMs", init.loginTimeoutMs);
   checkMs("loginBeforeMs", init.loginBeforeMs);
   checkMs("lockStaleMs", init.lockStaleMs, 2_000);

@@ -81,9 +81,9 @@ function durationFrom(
   } catch {
     ms = NaN;
   }
-  if (!(ms >= 60_000)) {
+  if (!(ms >= 1_000)) {
     throw configError(
-      `${where} in ${file} has \`${SSO_SESSION_DURATION_CONFIG_KEY} = ${raw}\`, which is not a duration of at least 1m. ` +
+      `${where} in ${file} has \`${SSO_SESSION_DURATION_CONFIG_KEY} = ${raw}\`, which is not a duration of at least 1s. ` +
         "Use the Identity Center session duration your administrator set, e.g. 8h, 12h or 7d.",
       profile,
     );
