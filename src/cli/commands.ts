@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerDemo } from "./demo.js";
 import { registerEmulate } from "./emulate.js";
+import { registerLogin } from "./login.js";
 
 /**
  * Each CLI command lives in its own file, exports `runX(input, deps): Promise<number>` for tests, and a
@@ -8,4 +9,4 @@ import { registerEmulate } from "./emulate.js";
  */
 export type RegisterCommand = (program: Command, setExitCode: (code: number) => void) => void;
 
-export const commands: RegisterCommand[] = [registerDemo, registerEmulate];
+export const commands: RegisterCommand[] = [registerDemo, registerEmulate, registerLogin];
