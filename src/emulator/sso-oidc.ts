@@ -94,6 +94,11 @@ export interface SsoOidcService extends EmulatorService {
   sessions(): EmulatorSsoSession[];
   /** CreateToken calls that succeeded, by grant (`refresh_token`, `urn:ietf:params:oauth:grant-type:device_code`). */
   grants(grantType: string): number;
+  /**
+   * refresh_token grants that presented a refresh token already used before: two clients refreshing the same token.
+   * Zero when every refresh happened once.
+   */
+  reusedRefreshTokens(): number;
   /** The session an access token belongs to, if the token is valid now. Used by the SSO portal plug-in. */
   sessionForAccessToken(token: string): EmulatorSsoSession | undefined;
   /** Ends the session of an access token (the portal's Logout). */
@@ -185,6 +190,8 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
   const accessTokens = new Map<string, { session: Session; expiresAt: number }>();
   const refreshTokens = new Map<string, { session: Session; clientId: string }>();
   const grantCounts = new Map<string, number>();
+  const usedRefreshTokens = new Set<string>();
+  let reused = 0;
   const listeners = new Set<(a: PendingAuthorization) => void>();
 
   const view = (d: Device): PendingAuthorization => ({
@@ -392,6 +399,8 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
               return sendOidcError(ctx.res, 400, "InvalidGrantException", "Invalid refresh token provided");
             }
             grantCounts.set("refresh_token", (grantCounts.get("refresh_token") ?? 0) + 1);
+            if (usedRefreshTokens.has(body.refreshToken as string)) reused++;
+            usedRefreshTokens.add(body.refreshToken as string);
             return sendJson(ctx.res, 200, issueTokens(r.session, c.clientId, now));
           }
           return sendOidcError(
@@ -424,6 +433,7 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
     },
     sessions: () => [...sessions.values()].map(sessionView),
     grants: (grantType: string) => grantCounts.get(grantType) ?? 0,
+    reusedRefreshTokens: () => reused,
     sessionForAccessToken(t: string) {
       const rec = accessTokens.get(t);
       const now = emu.now();
