@@ -205,7 +205,7 @@ export class SsoTokenManager {
       read.expiresAt > now &&
       changed &&
       read.token.accessToken !== this.#endedToken &&
-      (heldExp === undefined || read.expiresAt > heldExp) &&
+      (heldExp === undefined || read.expiresAt >= heldExp) &&
       (this.#freshEnough(read, now) || !canRefresh(read.token, now))
     ) {
       return this.#adoptNew(read, now);
