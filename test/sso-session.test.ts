@@ -108,3 +108,151 @@ describe("SSO session: a job across token refreshes and a session end", () => {
     }
   }, 40_000);
 });
+
+describe("SSO session: the session ends earlier than predicted", () => {
+  it("learns from the refused refresh, fails with SSO_LOGIN_REQUIRED saying what to run, then picks up a login made elsewhere", async () => {
+    world = await ssoWorld({
+      emulator: { credentialLifetimeSeconds: 2 },
+      sso: { accessTokenLifetimeSeconds: 2, sessionDurationSeconds: 3 },
+    });
+    const w = world;
+    await w.login();
+    const logs: string[] = [];
+    const completed: unknown[] = [];
+    const session = new RefreshableSession({
+      method: "sso",
+      profile: "dev",
+      ssoSessionDurationMs: 3_600_000, // the user believes 1 h; the administrator set 3 s
+      autoLogin: false,
+      loginTimeoutMs: 1_000,
+      logger: recordingLogger(logs),
+    });
+    session.on("sso-login-completed", (e) => completed.push(e));
+    try {
+      const first = await session.getCredentials();
+      expect(first.accessKeyId).toMatch(/^ASIA/);
+      // Keep asking until the role credentials issued before the session end run out.
+      let err: unknown;
+      const until = Date.now() + 15_000;
+      while (Date.now() < until) {
+        try {
+          await session.getCredentials();
+        } catch (e) {
+          err = e;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(err).toBeInstanceOf(RefreshSessionError);
+      const e = err as RefreshSessionError;
+      expect(e.code).toBe("SSO_LOGIN_REQUIRED");
+      expect(e.profile).toBe("dev");
+      expect(e.message).toContain('profile "dev" (sso-session "corp")');
+      expect(e.message).toContain("aws-refresh login --profile dev");
+      expect(e.message).toContain("aws sso login --profile dev");
+      expect(e.message).toMatch(/role credentials expired/);
+      const end = await session.validUntil();
+      expect(end).toMatchObject({ kind: "ended", exact: true });
+      expect(end?.basis).toMatch(/a refresh was refused at .*: the session has ended/);
+      const meta = JSON.parse(
+        readFileSync(
+          join(
+            w.cacheDir,
+            readdirSync(w.cacheDir).find((f) => f.endsWith(".aws-refresh-session.json"))!,
+          ),
+          "utf8",
+        ),
+      ) as { learnedDurationSeconds?: number };
+      // Alive when the token was last refreshed, dead at the refusal: at least 1 s, at most the real 3 s.
+      expect(meta.learnedDurationSeconds).toBeGreaterThanOrEqual(1);
+      expect(meta.learnedDurationSeconds).toBeLessThanOrEqual(3);
+      // The user logs in with another tool; this process carries on without restarting.
+      await w.login();
+      const after = await session.getCredentials();
+      expect(after.expiration!.getTime()).toBeGreaterThan(Date.now());
+      await new Promise((r) => setTimeout(r, 50));
+      expect(completed).toEqual([expect.objectContaining({ profile: "dev", by: "cache" })]);
+      const text = e.message + logs.join("\n");
+      for (const secret of secretsOnDisk(w)) expect(text).not.toContain(secret);
+    } finally {
+      session.close();
+    }
+  }, 30_000);
+
+  it("re-logs-in headlessly through a notify command, serving the still-valid role credentials meanwhile", async () => {
+    world = await ssoWorld({
+      emulator: { credentialLifetimeSeconds: 4 },
+      sso: { accessTokenLifetimeSeconds: 2, sessionDurationSeconds: 3 },
+    });
+    const w = world;
+    await w.login();
+    w.oidc.setSessionDuration(3600); // the next login lasts
+    const dir = w.home;
+    const envFile = join(dir, "notified.env");
+    const session = new RefreshableSession({
+      method: "sso",
+      profile: "dev",
+      ssoSessionDurationMs: 3_600_000,
+      loginTimeoutMs: 15_000,
+      // A shell command, as with --notify: it gets the URL, code and deadline in its environment.
+      notify: `env | grep '^AWS_REFRESH_SSO_' > '${envFile}'; env | grep -c -i token >> '${envFile}.count' || true`,
+    });
+    let approved = false;
+    const approver = (async () => {
+      const until = Date.now() + 15_000;
+      while (Date.now() < until && !approved) {
+        try {
+          const env = Object.fromEntries(
+            readFileSync(envFile, "utf8")
+              .trim()
+              .split("\n")
+              .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+          );
+          // The user opens the link on a phone and approves.
+          const res = await fetch(env.AWS_REFRESH_SSO_VERIFICATION_URI as string, {
+            method: "POST",
+            body: new URLSearchParams({ user_code: env.AWS_REFRESH_SSO_USER_CODE as string, action: "approve" }),
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+          });
+          approved = res.ok;
+          return env;
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      return undefined;
+    })();
+    try {
+      const failures: string[] = [];
+      let requests = 0;
+      const until = Date.now() + 7_000;
+      while (Date.now() < until) {
+        try {
+          await session.whoami();
+          requests++;
+        } catch (err) {
+          failures.push(String(err));
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const env = await approver;
+      expect(failures).toEqual([]);
+      expect(requests).toBeGreaterThan(20);
+      expect(approved).toBe(true);
+      expect(env).toMatchObject({
+        AWS_REFRESH_SSO_REASON: "session-ended",
+        AWS_REFRESH_SSO_PROFILE: "dev",
+        AWS_REFRESH_SSO_SESSION: "corp",
+        AWS_REFRESH_SSO_START_URL: "https://corp.awsapps.com/start",
+      });
+      expect(env?.AWS_REFRESH_SSO_USER_CODE).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
+      expect(env?.AWS_REFRESH_SSO_VERIFICATION_URI_COMPLETE).toContain(env?.AWS_REFRESH_SSO_USER_CODE);
+      expect(Date.parse(env?.AWS_REFRESH_SSO_DEADLINE as string)).toBeGreaterThan(Date.now());
+      const notified = readFileSync(envFile, "utf8");
+      for (const secret of secretsOnDisk(w)) expect(notified).not.toContain(secret);
+      expect(w.oidc.sessions().length).toBe(2);
+    } finally {
+      session.close();
+    }
+  }, 30_000);
+});

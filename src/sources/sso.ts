@@ -15,6 +15,12 @@ export const DEFAULT_SSO_WARN_BEFORE_MS: readonly number[] = [3_600_000, 600_000
 /** A background login starts this long before the predicted session end: 10 minutes. */
 export const DEFAULT_SSO_LOGIN_BEFORE_MS = 10 * 60_000;
 
+/**
+ * A role credential with less than this left no longer spares callers the wait for a login. At least the engine's
+ * fail-fast window after a failed refresh (1 s), so callers arriving just after the expiry wait rather than fail.
+ */
+const ROLE_WAIT_MARGIN_MS = 2_000;
+
 /** Options of {@link fromSso} (and of `new RefreshableSession({ method: "sso", … })`). */
 export interface SsoInit {
   /** The profile in the AWS config file. Default: `AWS_PROFILE`, else `default`. */
@@ -172,8 +178,9 @@ export function fromSso(init: SsoInit = {}): SsoSource {
     const { cfg, manager, portal } = await load();
     const { accountId, roleName } = requireRole(cfg);
     // With a valid role credential still in hand, a needed login must not hold callers up: fail fast and let the
-    // engine keep serving it. Only once it is gone do callers wait for the login.
-    const wait = (): boolean => !manager.roleExpiration || manager.roleExpiration.getTime() <= clock.now();
+    // engine keep serving it (it retries ever closer to the expiry). Only once it is (nearly) gone do callers wait.
+    const wait = (): boolean =>
+      !manager.roleExpiration || manager.roleExpiration.getTime() - clock.now() <= ROLE_WAIT_MARGIN_MS;
     let token = await manager.accessToken(wait());
     for (let attempt = 0; ; attempt++) {
       let out;

@@ -61,6 +61,8 @@ export interface DeviceLoginOptions {
   keepAlive?: boolean;
   /** Device codes to try before giving up when each expires unapproved. Default 1. */
   attempts?: number;
+  /** Called with the new access token's fingerprint (never the token) just before it is written to the cache. */
+  onTokenIssued?: (fingerprint: string) => void;
 }
 
 /** What a login produced. */
@@ -248,6 +250,7 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
           ...(out.refreshToken ? { refreshToken: out.refreshToken } : {}),
         };
         const path = tokenPathFor(cfg, dir);
+        options.onTokenIssued?.(fingerprint(token.accessToken));
         await withCacheLock(
           path,
           async () => {

@@ -112,6 +112,8 @@ export class SsoTokenManager {
   #watchMtime = 0;
   #timers: NodeJS.Timeout[] = [];
   #firedWarnings = new Set<string>();
+  /** Fingerprints of tokens our own device logins produced, to say who logged in. */
+  #ownTokens = new Set<string>();
   /** Expiry of the role credential last served, for messages. */
   roleExpiration: Date | undefined;
 
@@ -179,14 +181,13 @@ export class SsoTokenManager {
   /** A token other than the refused one appeared: a login happened somewhere. */
   async #adoptNew(r: ReadToken, now: number): Promise<AwsCredentialIdentity> {
     if (this.#endedToken !== undefined && this.#endedToken !== r.token.accessToken) {
-      this.#endedToken = undefined;
       const fp = fingerprint(r.token.accessToken);
       await this.#updateMeta((m) => {
         const ours = m.tokenFingerprint === fp;
         const { endedAt: _e, ...rest } = m;
         return ours ? rest : { ...rest, loginAt: undefined, firstSeenAt: formatCacheTime(now) };
       });
-      this.#loginDone("cache");
+      this.#loginDone(r.token.accessToken);
     }
     return this.#identity(r);
   }
@@ -417,8 +418,8 @@ export class SsoTokenManager {
             r.token.accessToken !== held?.secretAccessKey &&
             (this.#endedToken !== undefined || !held || this.#login?.reason !== "session-ending")
           ) {
-            await this.engine.refresh();
-            if (this.#endedToken === undefined) this.#loginDone("cache");
+            const id = await this.engine.refresh();
+            this.#loginDone(id.secretAccessKey);
           }
         }
       } catch {
@@ -433,25 +434,29 @@ export class SsoTokenManager {
     this.#watchTimer.unref();
   }
 
-  #loginDone(by: SsoLoginCompleted["by"]): void {
+  /** A token that ends the need for a login was adopted: release the waiters, stop our device flow, tell listeners. */
+  #loginDone(accessToken: string): void {
     const login = this.#login;
+    if (!login && this.#endedToken === undefined && this.#waiters.size === 0) return;
+    const by: SsoLoginCompleted["by"] = this.#ownTokens.has(fingerprint(accessToken))
+      ? "device-authorization"
+      : "cache";
     this.#login = undefined;
     login?.abort.abort("a new login was picked up");
     this.#endedToken = undefined;
     for (const w of [...this.#waiters]) w();
     this.#waiters.clear();
-    if (login || by === "device-authorization") {
-      void this.#reschedule()
-        .then((end) =>
-          this.#emit("sso-login-completed", {
-            profile: this.config.profile,
-            ssoSession: this.config.sessionName,
-            by,
-            sessionEndsAt: end?.at,
-          } satisfies SsoLoginCompleted),
-        )
-        .catch(noop);
-    }
+    void this.#reschedule()
+      .catch(() => undefined)
+      .then((end) =>
+        this.#emit("sso-login-completed", {
+          profile: this.config.profile,
+          ssoSession: this.config.sessionName,
+          by,
+          sessionEndsAt: end?.at,
+        } satisfies SsoLoginCompleted),
+      )
+      .catch(noop);
   }
 
   /** Starts the device authorization flow in the background (once), and watches the cache for a login elsewhere. */
@@ -477,10 +482,11 @@ export class SsoTokenManager {
             keepAlive: false,
             signal: login.abort.signal,
             onPrompt: (p) => this.#prompt(login, p),
+            onTokenIssued: (fp) => this.#ownTokens.add(fp),
           });
-          if (this.#login !== login) return;
-          await this.engine.refresh();
-          this.#loginDone("device-authorization");
+          if (this.#login !== login) return; // already picked up from the cache
+          const id = await this.engine.refresh();
+          this.#loginDone(id.secretAccessKey);
           return;
         } catch (err) {
           if (this.#login !== login || this.#closed) return;
