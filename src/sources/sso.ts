@@ -229,7 +229,15 @@ export function fromSso(init: SsoInit = {}): SsoSource {
     },
     async status(): Promise<SourceStatusItem[]> {
       try {
-        return await (await load()).manager.status();
+        const { cfg, manager } = await load();
+        const items = await manager.status();
+        try {
+          const role = requireRole(cfg);
+          items.push({ key: "sso.role", label: "SSO role", value: `${role.roleName} in ${role.accountId}` });
+        } catch (err) {
+          items.unshift({ key: "sso.role", label: "SSO role", value: null, problem: errorMessage(err) });
+        }
+        return items;
       } catch (err) {
         return [
           { key: "sso.profile", label: "SSO profile", value: profile },
