@@ -54,9 +54,7 @@ async function register(scopes?: string[]): Promise<{ clientId: string; clientSe
   return { clientId: r.clientId!, clientSecret: r.clientSecret! };
 }
 
-async function approvedToken(
-  scopes?: string[],
-): Promise<{
+async function approvedToken(scopes?: string[]): Promise<{
   accessToken: string;
   refreshToken?: string;
   expiresIn: number;
