@@ -1,4 +1,5 @@
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RefreshSessionError } from "../src/errors.js";
@@ -7,6 +8,7 @@ import type { SourceStatusItem } from "../src/session/methods.js";
 import { fromSso } from "../src/sources/sso.js";
 import { loadSsoConfig } from "../src/sso/config.js";
 import { tokenPathFor } from "../src/sso/login.js";
+import { runSsoNotify, type SsoLoginRequired } from "../src/sso/notify.js";
 import { ssoWorld, type SsoWorld } from "./helpers/sso.js";
 
 let world: SsoWorld | undefined;
@@ -242,5 +244,61 @@ describe("SSO bad input", () => {
       expect(() => new RefreshableSession({ method: "sso", ...options } as never)).toThrow(type);
       expect(() => fromSso(options as never)).toThrow(message);
     }
+  });
+});
+
+describe("SSO notify hook", () => {
+  const info: SsoLoginRequired = {
+    profile: "dev",
+    ssoSession: "corp",
+    startUrl: "https://corp.awsapps.com/start",
+    verificationUri: "http://127.0.0.1:1/device",
+    verificationUriComplete: "http://127.0.0.1:1/device?user_code=BCDF-GHJK",
+    userCode: "BCDF-GHJK",
+    expiresAt: new Date("2030-01-01T00:00:00Z"),
+    reason: "session-ending",
+    sessionEndsAt: new Date("2030-01-01T01:00:00Z"),
+  };
+
+  it("runs an argv array without a shell, with the login's details in its environment", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "notify-")), "out.json");
+    await runSsoNotify(
+      [
+        process.execPath,
+        "-e",
+        "require('fs').writeFileSync(process.argv[1], JSON.stringify({ env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('AWS_REFRESH_SSO_'))), arg: process.argv[2] }))",
+        file,
+        "$HOME",
+      ],
+      info,
+    );
+    const got = JSON.parse(readFileSync(file, "utf8")) as { env: Record<string, string>; arg: string };
+    expect(got.arg).toBe("$HOME"); // no shell expanded it
+    expect(got.env).toEqual({
+      AWS_REFRESH_SSO_VERIFICATION_URI: info.verificationUri,
+      AWS_REFRESH_SSO_VERIFICATION_URI_COMPLETE: info.verificationUriComplete,
+      AWS_REFRESH_SSO_USER_CODE: "BCDF-GHJK",
+      AWS_REFRESH_SSO_DEADLINE: "2030-01-01T00:00:00.000Z",
+      AWS_REFRESH_SSO_REASON: "session-ending",
+      AWS_REFRESH_SSO_PROFILE: "dev",
+      AWS_REFRESH_SSO_SESSION: "corp",
+      AWS_REFRESH_SSO_START_URL: "https://corp.awsapps.com/start",
+      AWS_REFRESH_SSO_SESSION_ENDS_AT: "2030-01-01T01:00:00.000Z",
+    });
+  });
+
+  it("a failing, missing or hanging command is logged, never thrown", async () => {
+    const warnings: string[] = [];
+    const logger = { debug: () => {}, info: () => {}, warn: (m: string) => void warnings.push(m), error: () => {} };
+    await runSsoNotify("echo broken >&2; exit 3", info, { logger });
+    await runSsoNotify(["/nonexistent/notifier"], info, { logger });
+    await runSsoNotify(["sleep", "5"], info, { logger, timeoutMs: 200 });
+    await runSsoNotify(() => Promise.reject(new Error("webhook down")), info, { logger });
+    expect(warnings).toEqual([
+      expect.stringMatching(/exited with 3: broken/),
+      expect.stringMatching(/could not run the SSO notify command/),
+      expect.stringMatching(/ran longer than 200 ms; stopped it/),
+      expect.stringMatching(/notify function failed: webhook down/),
+    ]);
   });
 });

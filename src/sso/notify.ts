@@ -106,13 +106,16 @@ export async function runSsoNotify(
       );
     }, options.timeoutMs ?? DEFAULT_SSO_NOTIFY_TIMEOUT_MS);
     timer.unref();
+    let failed = false;
     child.once("error", (err) => {
+      failed = true;
       clearTimeout(timer);
       log?.warn(`aws-refresh-session: could not run the SSO notify command: ${err.message}`);
       resolve();
     });
     child.once("close", (code) => {
       clearTimeout(timer);
+      if (failed) return;
       if (code !== 0 && code !== null) {
         log?.warn(
           `aws-refresh-session: the SSO notify command exited with ${code}${stderr ? `: ${stderr.trim()}` : ""}`,
