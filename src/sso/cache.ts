@@ -62,7 +62,14 @@ export interface SsoSessionMeta {
   firstSeenAt?: string;
 }
 
-/** `~/.aws/sso/cache` under the HOME the SDK resolves (HOME, USERPROFILE…). */
+/**
+ * `~/.aws/sso/cache` under the HOME the SDK resolves (HOME, USERPROFILE…).
+ *
+ * @example
+ * ```ts
+ * defaultSsoCacheDir(); // "/home/me/.aws/sso/cache"
+ * ```
+ */
 export function defaultSsoCacheDir(): string {
   return join(getHomeDir(), ".aws", "sso", "cache");
 }
@@ -76,7 +83,14 @@ export function fingerprint(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex").slice(0, 16);
 }
 
-/** The token file's name, as botocore's SSOTokenLoader computes it: SHA-1 of the sso-session name, else the start URL. */
+/**
+ * The token file's name, as botocore's SSOTokenLoader computes it: SHA-1 of the sso-session name, else the start URL.
+ *
+ * @example
+ * ```ts
+ * join(defaultSsoCacheDir(), `${tokenCacheKey("https://my-org.awsapps.com/start", "corp")}.json`);
+ * ```
+ */
 export function tokenCacheKey(startUrl: string, sessionName?: string): string {
   return sha1(sessionName ?? startUrl);
 }
@@ -90,6 +104,11 @@ function pyString(s: string): string {
  * The client registration file's name, as the AWS CLI v2 computes it: SHA-1 of
  * `json.dumps({"region", "scopes", "session_name", "startUrl", "tool": "botocore"}, sort_keys=True)`, so the
  * registration `aws sso login` cached is reused and ours is reused by it.
+ *
+ * @example
+ * ```ts
+ * registrationCacheKey({ startUrl: "https://my-org.awsapps.com/start", region: "us-east-1", scopes: ["sso:account:access"], sessionName: "corp" });
+ * ```
  */
 export function registrationCacheKey(args: {
   startUrl: string;

@@ -257,7 +257,15 @@ export class SsoTokenManager {
           expiresAt: formatCacheTime(at + out.expiresInSeconds * 1000),
           ...(out.refreshToken ? { refreshToken: out.refreshToken } : {}),
         };
-        await writeJsonAtomic(this.tokenPath, next);
+        try {
+          await writeJsonAtomic(this.tokenPath, next);
+        } catch (err) {
+          // The new token is good: use it even if it cannot be shared through the cache this time.
+          this.#o.logger?.warn(
+            `aws-refresh-session: could not write the refreshed SSO token to ${this.tokenPath}: ${errorMessage(err)}`,
+          );
+          return this.#identity({ token: next, expiresAt: parseCacheTime(next.expiresAt) as number });
+        }
         const before = await this.#prediction(again, await readMeta(this.metaPath));
         await this.#updateMeta((m) => {
           const updated: SsoSessionMeta = {
@@ -637,12 +645,7 @@ export class SsoTokenManager {
     }
     const now = this.#now();
     if (!r) {
-      items.push({
-        key: "sso.cacheFileMode",
-        label: "SSO token cache file mode",
-        value: null,
-        problem: `No cached SSO token: run \`${loginCommand(this.config)}\``,
-      });
+      (items[3] as SourceStatusItem).problem = `No cached SSO token: run \`${loginCommand(this.config)}\``;
       return items;
     }
     const mode = r.mode.toString(8).padStart(4, "0");
