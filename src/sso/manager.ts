@@ -106,6 +106,8 @@ export class SsoTokenManager {
   #closed = false;
   /** A refresh was refused (or the portal refused the token) and no newer token has shown up since. */
   #endedToken: string | undefined;
+  /** Why that session is over, for messages. */
+  #endedWhy = "the session has ended (a refresh was refused)";
   #login: PendingLogin | undefined;
   #waiters = new Set<() => void>();
   #watchTimer: NodeJS.Timeout | undefined;
@@ -212,16 +214,15 @@ export class SsoTokenManager {
       return this.#adoptNew(read, now);
     }
     if (this.#endedToken !== undefined && read.token.accessToken === this.#endedToken) {
-      throw this.#loginRequiredError("session-ended", "the session has ended (a refresh was refused)");
+      throw this.#loginRequiredError("session-ended", this.#endedWhy);
     }
     if (!canRefresh(read.token, now)) {
       if (read.expiresAt > now) return this.#identity(read);
-      throw this.#loginRequiredError(
-        "session-ended",
-        `its access token expired at ${describeTime(new Date(read.expiresAt), now)} and cannot be refreshed (${
-          read.token.refreshToken ? "the client registration expired" : "a legacy token has no refresh token"
-        })`,
-      );
+      this.#endedToken = read.token.accessToken; // any other token now means a new login
+      this.#endedWhy =
+        `its access token expired at ${new Date(read.expiresAt).toISOString()} and cannot be refreshed (` +
+        `${read.token.refreshToken ? "the client registration expired" : "a legacy token has no refresh token"})`;
+      throw this.#loginRequiredError("session-ended", this.#endedWhy);
     }
     return withCacheLock(
       this.tokenPath,
@@ -295,11 +296,12 @@ export class SsoTokenManager {
   async #refused(r: ReadToken, err: unknown, kind: "session" | "client"): Promise<RefreshSessionError> {
     const now = this.#now();
     this.#endedToken = r.token.accessToken;
+    this.#endedWhy = "the session has ended (a refresh was refused)";
     await this.#updateMeta((m) => {
       const next: SsoSessionMeta = { ...m, endedAt: formatCacheTime(now) };
       const loginAt = parseCacheTime(m.loginAt);
       // The session was alive when this token was last written and dead now: its duration is at least that long.
-      if (kind === "session" && loginAt !== undefined && r.mtimeMs > loginAt) {
+      if (kind === "session" && loginAt !== undefined && r.mtimeMs - loginAt >= 1000) {
         next.learnedDurationSeconds = Math.floor((r.mtimeMs - loginAt) / 1000);
         next.learnedAt = formatCacheTime(now);
       }
@@ -354,9 +356,8 @@ export class SsoTokenManager {
     try {
       return (await this.engine()).secretAccessKey;
     } catch (err) {
-      if (!(err instanceof RefreshSessionError) || !["SSO_LOGIN_REQUIRED", "CREDENTIALS_EXPIRED"].includes(err.code)) {
-        throw err;
-      }
+      // Only a session that needs a login is waited for; any other failure is the role engine's to retry.
+      if (!(err instanceof RefreshSessionError) || err.code !== "SSO_LOGIN_REQUIRED") throw err;
       return this.#waitForLogin(err, wait);
     }
   }
@@ -371,6 +372,7 @@ export class SsoTokenManager {
       return this.#waitForLogin(err, wait);
     }
     this.#endedToken = badToken;
+    this.#endedWhy = "the AWS access portal refused its access token (UnauthorizedException)";
     await this.#updateMeta((m) => ({ ...m, endedAt: formatCacheTime(this.#now()) }));
     return this.#waitForLogin(
       this.#loginRequiredError(
