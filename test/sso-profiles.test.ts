@@ -148,6 +148,29 @@ describe("SSO profiles", () => {
     }
   });
 
+  it("a session revoked by an administrator: the portal's 401 leads to a background login while the role credential is served", async () => {
+    world = await ssoWorld();
+    const w = world;
+    await w.login();
+    const session = new RefreshableSession({ method: "sso", profile: "dev", notify: () => {} });
+    const completed = new Promise((r) => session.on("sso-login-completed", r));
+    try {
+      const before = await session.getCredentials();
+      w.oidc.endAllSessions();
+      w.approveAll(100);
+      const err = await rejection(session.refresh());
+      expect(err.code).toBe("SSO_LOGIN_REQUIRED");
+      expect(err.message).toMatch(/refused to refresh its token \(InvalidGrantException/);
+      expect((await session.getCredentials()).accessKeyId).toBe(before.accessKeyId); // still valid: still served
+      expect(await completed).toMatchObject({ by: "device-authorization" });
+      const after = await session.refresh();
+      expect(after.accessKeyId).not.toBe(before.accessKeyId);
+      expect(w.oidc.sessions().filter((s) => !s.ended)).toHaveLength(1);
+    } finally {
+      session.close();
+    }
+  });
+
   it("without a token and without auto-login, fails after loginTimeoutMs with the cache path and the command to run", async () => {
     world = await ssoWorld();
     const session = new RefreshableSession({ method: "sso", profile: "dev", autoLogin: false, loginTimeoutMs: 300 });
