@@ -6,6 +6,7 @@ import {
 } from "@aws-sdk/client-sso-oidc";
 import { GetRoleCredentialsCommand, ListAccountRolesCommand, LogoutCommand, SSOClient } from "@aws-sdk/client-sso";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RefreshSessionError } from "../src/errors.js";
 import { deviceLogin } from "../src/sso/login.js";
 import { loadSsoConfig } from "../src/sso/config.js";
 import { addSsoServices, startEmulator, type Emulator, type SsoOidcService } from "../src/testing.js";
@@ -225,6 +226,22 @@ describe("device login client", () => {
       await w.close();
     }
   }, 20_000);
+
+  it("gives up with SSO_LOGIN_FAILED when the code expires unapproved", async () => {
+    const w = await ssoWorld({ sso: { deviceCodeLifetimeSeconds: 1 } });
+    try {
+      const err = await deviceLogin({ config: await loadSsoConfig({ profile: "dev" }), onPrompt: () => {} }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RefreshSessionError);
+      expect((err as RefreshSessionError).code).toBe("SSO_LOGIN_FAILED");
+      expect((err as Error).message).toMatch(
+        /the code [A-Z]{4}-[A-Z]{4} expired before anyone approved it\. Run `aws-refresh login --profile dev`/,
+      );
+    } finally {
+      await w.close();
+    }
+  });
 
   it("needs no prompt when the client is already authorised", async () => {
     const w = await ssoWorld({ sso: { autoApprove: true } });

@@ -4,6 +4,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { afterEach, describe, expect, it } from "vitest";
 import { RefreshSessionError } from "../src/errors.js";
 import { RefreshableSession } from "../src/session/RefreshableSession.js";
+import type { SsoSessionEnding } from "../src/sso/manager.js";
 import type { SsoLoginRequired } from "../src/sso/notify.js";
 import { ssoWorld, type SsoWorld } from "./helpers/sso.js";
 
@@ -98,6 +99,13 @@ describe("SSO session: a job across token refreshes and a session end", () => {
       expect(names).toContain("sso-session-ending");
       expect(names).toContain("sso-login-required");
       expect(names).toContain("sso-login-completed");
+      const endings = events.filter((e) => e.name === "sso-session-ending").map((e) => e.payload as SsoSessionEnding);
+      expect(new Set(endings.map((e) => e.leadMs))).toEqual(new Set([3_000, 1_500]));
+      for (const e of endings) {
+        expect(e).toMatchObject({ profile: "dev", ssoSession: "corp" });
+        expect(e.remainingMs).toBeLessThanOrEqual(e.leadMs);
+        expect(e.basis).toMatch(/recorded by aws-refresh/);
+      }
       const end = await session.validUntil();
       expect(end?.basis).toMatch(/login at .*recorded by aws-refresh.*ssoSessionDurationMs/);
       // No token ever reached a log line or an event.

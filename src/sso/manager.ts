@@ -605,10 +605,11 @@ export class SsoTokenManager {
       () => {
         this.#timers = this.#timers.filter((x) => x !== t);
         if (this.#closed) return;
-        if (wait > MAX_TIMER_MS) this.#later(at, fn);
+        // Timers may fire a little early, and long waits are done in steps: only act once the time has come.
+        if (this.#now() < at) this.#later(at, fn);
         else fn();
       },
-      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+      Math.max(1, Math.min(wait, MAX_TIMER_MS)),
     );
     t.unref();
     this.#timers.push(t);
