@@ -180,7 +180,19 @@ export class SsoTokenManager {
     }
   }
 
-  /** A token other than the refused one appeared: a login happened somewhere. */
+  /**
+   * Whether the session cannot go on without a new login (ended, no token, or someone waits for one), as opposed to an
+   * early login started before a predicted end, which a token refreshed elsewhere does not satisfy.
+   */
+  #loginNeeded(): boolean {
+    return (
+      this.#endedToken !== undefined ||
+      this.#waiters.size > 0 ||
+      (this.#login !== undefined && this.#login.reason !== "session-ending")
+    );
+  }
+
+  /** A token other than the one held: another process's refresh, or a login made somewhere. */
   async #adoptNew(r: ReadToken, now: number): Promise<AwsCredentialIdentity> {
     if (this.#endedToken !== undefined && this.#endedToken !== r.token.accessToken) {
       const fp = fingerprint(r.token.accessToken);
@@ -189,8 +201,8 @@ export class SsoTokenManager {
         const { endedAt: _e, ...rest } = m;
         return ours ? rest : { ...rest, loginAt: undefined, firstSeenAt: formatCacheTime(now) };
       });
-      this.#loginDone(r.token.accessToken);
     }
+    if (this.#loginNeeded()) this.#loginDone(r.token.accessToken);
     return this.#identity(r);
   }
 
@@ -421,14 +433,8 @@ export class SsoTokenManager {
           this.#watchMtime = info.mtimeMs;
           const r = await this.#read();
           const held = this.engine.peek();
-          if (
-            r &&
-            r.expiresAt > this.#now() &&
-            r.token.accessToken !== this.#endedToken &&
-            r.token.accessToken !== held?.secretAccessKey &&
-            (this.#endedToken !== undefined || !held || this.#login?.reason !== "session-ending")
-          ) {
-            const id = await this.engine.refresh();
+          if (r && r.expiresAt > this.#now() && r.token.accessToken !== this.#endedToken && this.#loginNeeded()) {
+            const id = r.token.accessToken === held?.secretAccessKey ? held : await this.engine.refresh();
             this.#loginDone(id.secretAccessKey);
           }
         }
