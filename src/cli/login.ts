@@ -101,8 +101,7 @@ export async function runLogin(input: LoginInput, deps: LoginDeps): Promise<numb
       config: cfg,
       ...(input.cacheDir !== undefined ? { cacheDir: input.cacheDir } : {}),
       onPrompt: async (p) => {
-        const opened =
-          input.noBrowser || input.json ? false : await (deps.openBrowser ?? openBrowser)(p.verificationUriComplete);
+        const opened = input.noBrowser ? false : await (deps.openBrowser ?? openBrowser)(p.verificationUriComplete);
         deps.stderr.write(
           `${opened ? "A browser was opened to approve the login. If it did not show the page, or to" : "To"} ` +
             `approve from another device, open:\n\n  ${p.verificationUriComplete}\n\n` +
