@@ -143,7 +143,12 @@ async function registration(
     expiresAt: formatCacheTime(out.clientSecretExpiresAt * 1000),
     ...(scopes ? { scopes } : {}),
   };
-  await writeJsonAtomic(path, reg);
+  try {
+    await writeJsonAtomic(path, reg);
+  } catch (err) {
+    // Not fatal: the registration works; the next login registers again.
+    logger?.warn(`aws-refresh-session: could not cache the SSO client registration in ${path}: ${String(err)}`);
+  }
   return reg;
 }
 
@@ -251,25 +256,33 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
         };
         const path = tokenPathFor(cfg, dir);
         options.onTokenIssued?.(fingerprint(token.accessToken));
-        await withCacheLock(
-          path,
-          async () => {
-            await writeJsonAtomic(path, token);
-            const meta = await readMeta(metaPathFor(path));
-            await writeJsonAtomic(metaPathFor(path), {
-              version: 1,
-              startUrl: cfg.startUrl,
-              ...(cfg.sessionName !== undefined ? { sessionName: cfg.sessionName } : {}),
-              loginAt: formatCacheTime(loginAt),
-              tokenFingerprint: fingerprint(token.accessToken),
-              // What was learned about the session duration still holds for the next session.
-              ...(meta.learnedDurationSeconds !== undefined
-                ? { learnedDurationSeconds: meta.learnedDurationSeconds, learnedAt: meta.learnedAt }
-                : {}),
-            });
-          },
-          { logger: options.logger },
-        );
+        try {
+          await withCacheLock(
+            path,
+            async () => {
+              await writeJsonAtomic(path, token);
+              const meta = await readMeta(metaPathFor(path));
+              await writeJsonAtomic(metaPathFor(path), {
+                version: 1,
+                startUrl: cfg.startUrl,
+                ...(cfg.sessionName !== undefined ? { sessionName: cfg.sessionName } : {}),
+                loginAt: formatCacheTime(loginAt),
+                tokenFingerprint: fingerprint(token.accessToken),
+                // What was learned about the session duration still holds for the next session.
+                ...(meta.learnedDurationSeconds !== undefined
+                  ? { learnedDurationSeconds: meta.learnedDurationSeconds, learnedAt: meta.learnedAt }
+                  : {}),
+              });
+            },
+            { logger: options.logger },
+          );
+        } catch (err) {
+          throw loginFailed(
+            cfg,
+            `the login was approved but the token could not be written to ${path} (${(err as Error).message})`,
+            err,
+          );
+        }
         return {
           path,
           loginAt: new Date(Math.floor(loginAt / 1000) * 1000),
