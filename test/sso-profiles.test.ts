@@ -171,6 +171,32 @@ describe("SSO profiles", () => {
     }
   });
 
+  it("several sessions needing a login run one device flow between them, and all carry on once it is approved", async () => {
+    world = await ssoWorld({ emulator: { credentialLifetimeSeconds: 2 } });
+    const w = world;
+    await w.login();
+    const codes: string[] = [];
+    w.oidc.onDeviceAuthorization((a) => {
+      codes.push(a.userCode);
+      setTimeout(() => w.oidc.approve(a.userCode), 1_500);
+    });
+    const sessions = [1, 2, 3].map(() => new RefreshableSession({ method: "sso", profile: "dev", notify: () => {} }));
+    try {
+      await Promise.all(sessions.map((s) => s.getCredentials()));
+      w.oidc.endAllSessions();
+      // Each one finds out, wants a login, and waits once its role credential is gone.
+      const ids = await Promise.all(sessions.map((s) => s.refresh().catch(() => s.getCredentials())));
+      await new Promise((r) => setTimeout(r, 2_500));
+      const after = await Promise.all(sessions.map((s) => s.getCredentials()));
+      expect(codes).toHaveLength(1);
+      expect(w.oidc.sessions().filter((x) => !x.ended)).toHaveLength(1);
+      for (const c of after) expect(c.expiration!.getTime()).toBeGreaterThan(Date.now());
+      expect(ids).toHaveLength(3);
+    } finally {
+      for (const s of sessions) s.close();
+    }
+  }, 20_000);
+
   it("without a token and without auto-login, fails after loginTimeoutMs with the cache path and the command to run", async () => {
     world = await ssoWorld();
     const session = new RefreshableSession({ method: "sso", profile: "dev", autoLogin: false, loginTimeoutMs: 300 });

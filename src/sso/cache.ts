@@ -336,6 +336,31 @@ export async function withCacheLock<T>(path: string, fn: () => Promise<T>, optio
   }
 }
 
+/**
+ * Takes a cross-process lock without waiting: the release function, or undefined when another process holds it. Held
+ * as long as needed (kept fresh every `staleMs / 2`); taken over once its holder has stopped refreshing it.
+ */
+export async function tryLock(
+  path: string,
+  options: { staleMs?: number; logger?: Logger } = {},
+): Promise<(() => Promise<void>) | undefined> {
+  const stale = Math.max(2_000, options.staleMs ?? DEFAULT_SSO_LOCK_STALE_MS);
+  await ensureCacheDir(dirname(path));
+  try {
+    const release = await lockfile.lock(path, {
+      realpath: false,
+      stale,
+      update: Math.floor(stale / 2),
+      retries: 0,
+      onCompromised: (err) => options.logger?.warn(`aws-refresh-session: lost the lock on ${path}: ${err.message}`),
+    });
+    return () => release().catch(() => {});
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
+    throw err;
+  }
+}
+
 /** Reads the sidecar meta file; a missing or unreadable one is an empty record (it only sharpens predictions). */
 export async function readMeta(path: string): Promise<SsoSessionMeta> {
   try {

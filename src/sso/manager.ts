@@ -19,6 +19,7 @@ import {
   parseCacheTime,
   readJsonFile,
   readMeta,
+  tryLock,
   withCacheLock,
   writeJsonAtomic,
   type SsoSessionMeta,
@@ -85,6 +86,9 @@ interface PendingLogin {
   abort: AbortController;
   prompt: SsoLoginRequired | undefined;
   reason: SsoLoginRequired["reason"];
+  /** Another process holds the login lock and runs the device flow. */
+  elsewhere?: boolean;
+  startedAt: number;
 }
 
 const noop = (): void => {};
@@ -339,7 +343,10 @@ export class SsoTokenManager {
     const pending = p
       ? ` A login is waiting for approval: open ${p.verificationUriComplete} and confirm code ${p.userCode} ` +
         `(valid until ${p.expiresAt.toISOString()}); this process continues as soon as it is approved.`
-      : "";
+      : this.#login?.elsewhere
+        ? " Another process on this machine is running the login (approve the code it sent); this process " +
+          "continues as soon as its token is in the cache."
+        : "";
     const role = this.roleExpiration
       ? ` The role credentials ${this.roleExpiration.getTime() > this.#now() ? "expire" : "expired"} ${describeTime(this.roleExpiration, this.#now())}.`
       : "";
@@ -475,6 +482,21 @@ export class SsoTokenManager {
       .catch(noop);
   }
 
+  /**
+   * Whether another process's login has already made ours unnecessary: the cache holds a valid token other than the
+   * ended one, or (for an early login) one that a login recorded after `since` produced.
+   */
+  async #loggedInSince(since: number): Promise<boolean> {
+    const r = await this.#read().catch(() => undefined);
+    if (!r || r.expiresAt <= this.#now() || r.token.accessToken === this.#endedToken) return false;
+    if (this.#endedToken !== undefined || this.engine.peek() === undefined) return true;
+    const meta = await readMeta(this.metaPath);
+    const loginAt = parseCacheTime(meta.loginAt);
+    return (
+      loginAt !== undefined && loginAt >= since - 1000 && meta.tokenFingerprint === fingerprint(r.token.accessToken)
+    );
+  }
+
   /** Starts the device authorization flow in the background (once), and watches the cache for a login elsewhere. */
   startLogin(reason: SsoLoginRequired["reason"]): void {
     if (this.#closed) return;
@@ -484,11 +506,40 @@ export class SsoTokenManager {
       return;
     }
     if (!this.#o.autoLogin) return;
-    const login: PendingLogin = { abort: new AbortController(), prompt: undefined, reason };
+    const login: PendingLogin = { abort: new AbortController(), prompt: undefined, reason, startedAt: this.#now() };
     this.#login = login;
     void (async () => {
       for (;;) {
+        // One device flow per SSO session on the machine: the other processes wait for its token in the cache.
+        let release: (() => Promise<void>) | undefined;
         try {
+          release = await tryLock(this.tokenPath.replace(/\.json$/, ".login"), {
+            staleMs: this.#o.lockStaleMs ?? DEFAULT_SSO_LOCK_STALE_MS,
+            ...(this.#o.logger ? { logger: this.#o.logger } : {}),
+          });
+        } catch (err) {
+          this.#o.logger?.warn(`aws-refresh-session: could not take the SSO login lock: ${errorMessage(err)}`);
+        }
+        if (!release) {
+          if (!login.elsewhere) {
+            login.elsewhere = true;
+            this.#o.logger?.info(
+              `aws-refresh-session: another process is running the IAM Identity Center login for ` +
+                `${describeSsoConfig(this.config)}; waiting for its token in ${this.tokenPath}`,
+            );
+          }
+          await new Promise((r) => setTimeout(r, 1000).unref());
+          if (this.#login !== login || this.#closed) return;
+          continue;
+        }
+        login.elsewhere = false;
+        try {
+          // The process that held the lock may have just logged in: then there is nothing left to do.
+          if (await this.#loggedInSince(login.startedAt)) {
+            const id = await this.engine.refresh();
+            this.#loginDone(id.secretAccessKey);
+            return;
+          }
           await deviceLogin({
             config: this.config,
             ...(this.#o.cacheDir !== undefined ? { cacheDir: this.#o.cacheDir } : {}),
@@ -515,6 +566,8 @@ export class SsoTokenManager {
           // A code that expired unapproved, or a transient failure: offer a new code after a pause.
           await new Promise((r) => setTimeout(r, 1000).unref());
           if (this.#login !== login || this.#closed) return;
+        } finally {
+          await release();
         }
       }
     })();
