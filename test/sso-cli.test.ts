@@ -9,7 +9,7 @@ import { runLogin } from "../src/cli/login.js";
 import { loadSsoConfig } from "../src/sso/config.js";
 import { tokenPathFor } from "../src/sso/login.js";
 import type { EmulatorSso } from "../src/testing.js";
-import { ssoWorld, type SsoWorld } from "./helpers/sso.js";
+import { actOnNotification, ssoWorld, type SsoWorld } from "./helpers/sso.js";
 
 const root = resolve(__dirname, "..");
 const cli = join(root, "dist/cli.js");
@@ -40,27 +40,6 @@ function runCli(
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", (code) => done({ code, stdout, stderr }));
   });
-}
-
-/** Waits for the notify command's file, then approves (or denies) on the verification page, as a user would. */
-async function actOnNotification(file: string, action: "approve" | "deny"): Promise<Record<string, string>> {
-  for (let i = 0; i < 200; i++) {
-    if (existsSync(file) && readFileSync(file, "utf8").includes("AWS_REFRESH_SSO_DEADLINE")) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const env = Object.fromEntries(
-    readFileSync(file, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-  ) as Record<string, string>;
-  const res = await fetch(env.AWS_REFRESH_SSO_VERIFICATION_URI as string, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ user_code: env.AWS_REFRESH_SSO_USER_CODE as string, action }),
-  });
-  expect(res.status).toBe(200);
-  return env;
 }
 
 describe("aws-refresh login", () => {

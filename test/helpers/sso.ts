@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -128,4 +128,33 @@ export async function ssoWorld(
       rmSync(home, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * What a user does with a notification: waits for the notify command's file of `AWS_REFRESH_SSO_*` lines, then
+ * approves (or denies) the code on the verification page. Returns the variables the command was given.
+ */
+export async function actOnNotification(
+  file: string,
+  action: "approve" | "deny",
+  timeoutMs = 15_000,
+): Promise<Record<string, string>> {
+  const until = Date.now() + timeoutMs;
+  while (!(existsSync(file) && readFileSync(file, "utf8").includes("AWS_REFRESH_SSO_DEADLINE"))) {
+    if (Date.now() > until) throw new Error(`no notification in ${file} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const env = Object.fromEntries(
+    readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  ) as Record<string, string>;
+  const res = await fetch(env.AWS_REFRESH_SSO_VERIFICATION_URI as string, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ user_code: env.AWS_REFRESH_SSO_USER_CODE as string, action }),
+  });
+  if (res.status !== 200) throw new Error(`the verification page answered ${res.status}`);
+  return env;
 }
