@@ -139,7 +139,8 @@ describe("SSO cache shared by 8 processes", () => {
 
   it("makes one CreateToken per refresh, takes over the lock of a process killed mid-write, and never shows a corrupt file", async () => {
     world = await ssoWorld({
-      emulator: { credentialLifetimeSeconds: 2 },
+      // Role credentials for 4 s, SSO tokens for 2 s: several token refreshes in the 6 s the workers run.
+      emulator: { credentialLifetimeSeconds: 4 },
       sso: { accessTokenLifetimeSeconds: 2 },
     });
     const w = world;
