@@ -9,6 +9,7 @@ export type RefreshSessionErrorCode =
   | "SSO_LOGIN_REQUIRED"
   | "SSO_CONFIG_INVALID"
   | "SSO_CACHE_INVALID"
+  | "SSO_LOGIN_FAILED"
   | "PRESIGN_LIFETIME"
   | "CLOSED"
   | "CONFIG_INVALID"

@@ -37,6 +37,7 @@ export type {
   ProviderMethodOptions,
   SessionEnd,
   SourceStatusItem,
+  SsoMethodOptions,
   StsMethodOptions,
   WebIdentityMethodOptions,
 } from "./session/methods.js";
@@ -94,3 +95,29 @@ export {
   DEFAULT_PRESIGN_EXPIRES_SECONDS,
 } from "./session/presign.js";
 export type { PresignableClient, PresignableCommand, PresignedUrl, PresignOptions } from "./session/presign.js";
+export {
+  fromSso,
+  DEFAULT_SSO_LOGIN_TIMEOUT_MS,
+  DEFAULT_SSO_WARN_BEFORE_MS,
+  DEFAULT_SSO_LOGIN_BEFORE_MS,
+} from "./sources/sso.js";
+export type { SsoInit, SsoSource } from "./sources/sso.js";
+export { loadSsoConfig, SSO_SESSION_DURATION_CONFIG_KEY } from "./sso/config.js";
+export type { SsoConfig, SsoConfigInit } from "./sso/config.js";
+export {
+  defaultSsoCacheDir,
+  tokenCacheKey,
+  registrationCacheKey,
+  SSO_CACHE_FILE_MODE,
+  SSO_CACHE_DIR_MODE,
+  DEFAULT_SSO_LOCK_STALE_MS,
+} from "./sso/cache.js";
+export type { SsoTokenFile, SsoRegistrationFile } from "./sso/cache.js";
+export { deviceLogin, DEFAULT_SSO_REGISTRATION_SCOPES } from "./sso/login.js";
+export type { DeviceLoginOptions, DeviceLoginResult, DeviceAuthorizationPrompt } from "./sso/login.js";
+export { ssoNotifyEnv, DEFAULT_SSO_NOTIFY_TIMEOUT_MS } from "./sso/notify.js";
+export type { SsoLoginRequired, SsoNotify } from "./sso/notify.js";
+export { predictSsoSessionEnd, DEFAULT_SSO_SESSION_DURATION_MS } from "./sso/session-end.js";
+export type { SsoSessionEnd, SsoDurationSource, SsoPredictionInput } from "./sso/session-end.js";
+export type { SsoSessionEnding, SsoLoginCompleted } from "./sso/manager.js";
+export type { SsoOidcClientConfig } from "./sso/oidc.js";

@@ -5,6 +5,7 @@ import { registerCredentialProcess } from "./credential-process.js";
 import { registerExec } from "./exec.js";
 import { registerServe } from "./serve.js";
 import { registerStatus } from "./status.js";
+import { registerLogin } from "./login.js";
 
 /**
  * Each CLI command lives in its own file, exports `runX(input, deps): Promise<number>` for tests, and a
@@ -19,4 +20,5 @@ export const commands: RegisterCommand[] = [
   registerServe,
   registerCredentialProcess,
   registerStatus,
+  registerLogin,
 ];

@@ -13,7 +13,7 @@ import type { AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 import { RefreshSessionError } from "../errors.js";
 import type { RefreshableOptions } from "../refresh/refreshable.js";
 import { RefreshableSession, type RefreshableSessionOptions } from "../session/RefreshableSession.js";
-import { methods, type MethodOptions } from "../session/methods.js";
+import type { MethodOptions } from "../session/methods.js";
 import type { AssumeRoleParams, MfaOptions } from "../sources/sts.js";
 import { promptMfaCode } from "./prompt.js";
 
@@ -303,23 +303,15 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
       const description = `IAM Identity Center (SSO)${data.sso_session ? ` session ${data.sso_session}` : ""}${
         data.sso_account_id ? `, account ${data.sso_account_id}` : ""
       }${data.sso_role_name ? `, role ${data.sso_role_name}` : ""}`;
-      if (Object.hasOwn(methods, "sso")) {
-        return {
-          options: {
-            method: "sso",
-            profile: name,
-            ...(input.notify !== undefined ? { notify: input.notify } : {}),
-            ...(input.loginTimeoutMs !== undefined ? { loginTimeoutMs: input.loginTimeoutMs } : {}),
-          } as never,
-          kind: "sso",
-          description,
-          chain: [data],
-        };
-      }
       return {
-        options: { method: "provider", provider: fromIni({ ...iniInit, profile: name }) },
+        options: {
+          method: "sso",
+          profile: name,
+          ...(input.notify !== undefined ? { notify: input.notify } : {}),
+          ...(input.loginTimeoutMs !== undefined ? { loginTimeoutMs: input.loginTimeoutMs } : {}),
+        },
         kind: "sso",
-        description: `${description} (through the SDK's fromIni)`,
+        description,
         chain: [data],
       };
     }

@@ -219,6 +219,21 @@ export function checkIdentity(value: unknown, source: string): AwsCredentialIden
 const noop = (): void => {};
 
 /**
+ * Codes a source raises that already tell the caller exactly what happened and what to run (an SSO session that
+ * needs a new login, a broken SSO config or cache): callers get them as they are, not wrapped in `SOURCE_FAILED` or
+ * `CREDENTIALS_EXPIRED`.
+ */
+const PASS_THROUGH_CODES: ReadonlySet<string> = new Set([
+  "SSO_LOGIN_REQUIRED",
+  "SSO_CONFIG_INVALID",
+  "SSO_CACHE_INVALID",
+]);
+
+function passThrough(err: unknown): RefreshSessionError | undefined {
+  return err instanceof RefreshSessionError && PASS_THROUGH_CODES.has(err.code) ? err : undefined;
+}
+
+/**
  * Wraps a credential source in an engine that refreshes it in the background, ahead of expiry.
  *
  * - eager mode (default): a timer refreshes at a jittered time inside the advisory window;
@@ -481,6 +496,8 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
 
   function expiredError(now: number): RefreshSessionError {
     const exp = held?.identity.expiration;
+    const specific = passThrough(lastError);
+    if (specific) return specific;
     return new RefreshSessionError(
       "CREDENTIALS_EXPIRED",
       `No valid AWS credentials from "${name}": the last credential expired at ${describeTime(exp, now)} and ` +
@@ -498,7 +515,7 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
       const now = clock.now();
       if (isValid(held, now)) return held.identity; // static stability
       if (held === undefined) {
-        throw err instanceof RefreshSessionError && err.code === "CLOSED"
+        throw (err instanceof RefreshSessionError && err.code === "CLOSED") || passThrough(err)
           ? err
           : new RefreshSessionError(
               "SOURCE_FAILED",
@@ -517,6 +534,8 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
     if (h === undefined) {
       if (inflight) return waitForRefresh();
       if (lastFailureAt !== undefined && now - lastFailureAt < DEFAULT_EXPIRED_RETRY_MS && lastError) {
+        const specific = passThrough(lastError);
+        if (specific) throw specific;
         throw new RefreshSessionError(
           "SOURCE_FAILED",
           `Could not get AWS credentials from "${name}": ${lastError.message}`,

@@ -19,6 +19,8 @@ import {
 } from "../refresh/refreshable.js";
 import { ClientCache, DEFAULT_CLIENT_CACHE_SIZE, type Destroyable } from "./clientCache.js";
 import { ClockSkew, type ClockSkewEvent } from "./clockSkew.js";
+import type { SsoLoginCompleted, SsoSessionEnding } from "../sso/manager.js";
+import type { SsoLoginRequired } from "../sso/notify.js";
 import { methods, type MethodOptions, type SessionEnd, type SessionSource, type SourceStatusItem } from "./methods.js";
 import {
   presignWithCredentials,
@@ -68,6 +70,12 @@ export interface SessionEvents extends RefreshableEvents {
   "recovery-failed": UnrecoveredEvent;
   /** The offset to AWS's clock passed `clockSkew.thresholdMs` (or came back under it). */
   "clock-skew": ClockSkewEvent;
+  /** SSO: the session is predicted to end within one of the `warnBeforeMs` lead times. */
+  "sso-session-ending": SsoSessionEnding;
+  /** SSO: a login is needed; approve it at the URL with the code (a background device authorization is waiting). */
+  "sso-login-required": SsoLoginRequired;
+  /** SSO: a new login was picked up (ours or another tool's); requests continue on it. */
+  "sso-login-completed": SsoLoginCompleted;
   [event: string]: unknown;
 }
 
@@ -282,6 +290,7 @@ export class RefreshableSession {
     const base: Record<string, unknown> = { credentials: this.credentials };
     if (this.#region !== undefined) base.region = this.#region;
     if (this.#skew && this.#skew.samples > 0) base.systemClockOffset = this.#skew.offsetMs;
+    if (this.#source.profile !== undefined) base.profile = this.#source.profile;
     if (this.#logger !== undefined) base.logger = this.#logger;
     return { ...base, ...config, credentials: this.credentials } as Config & { credentials: RefreshableCredentials };
   }

@@ -5,6 +5,7 @@ import { fromAssumeRole, type AssumeRoleInit } from "../sources/sts.js";
 import { fromWebIdentity, type WebIdentityInit } from "../sources/web-identity.js";
 import { fromCustom, type CustomSourceFunction } from "../sources/custom.js";
 import { fromProvider } from "../sources/provider.js";
+import { fromSso, type SsoInit } from "../sources/sso.js";
 
 /** When a source's underlying session (SSO, MFA) is predicted to end, and what the prediction rests on. */
 export interface SessionEnd {
@@ -31,6 +32,11 @@ export interface SessionSource {
   source: CredentialSource;
   /** Region the source implies (an SSO profile's `region`); the session's `region` option wins. */
   region?: string;
+  /**
+   * The AWS config profile the source reads. The session's clients get it as their `profile`, so the SDK resolves
+   * their region (and other profile settings) from it: `AWS_REGION` first, then the profile's `region`.
+   */
+  profile?: string;
   /** Predicted end of the underlying session, when the source can know it. */
   validUntil?(): Promise<SessionEnd | undefined>;
   /** Lets the source raise session-level events (e.g. `sso-session-ending`). */
@@ -65,8 +71,15 @@ export interface ProviderMethodOptions {
   provider: AwsCredentialIdentityProvider;
 }
 
+/**
+ * `{ method: "sso", profile }`: IAM Identity Center role credentials, with the SSO token refreshed in the background,
+ * session-end warnings and headless re-login. Options: {@link SsoInit} (`logger` and `clock` come from the session).
+ */
+export type SsoMethodOptions = { method: "sso" } & Omit<SsoInit, "logger" | "clock">;
+
 /** Every `method` a {@link RefreshableSession} accepts, with its own options. */
-export type MethodOptions = StsMethodOptions | WebIdentityMethodOptions | CustomMethodOptions | ProviderMethodOptions;
+export type MethodOptions =
+  StsMethodOptions | WebIdentityMethodOptions | CustomMethodOptions | ProviderMethodOptions | SsoMethodOptions;
 
 type Factory = (options: never, ctx: MethodContext) => SessionSource;
 
@@ -104,4 +117,20 @@ export const methods: Record<string, Factory> = {
   }),
   custom: (o: CustomMethodOptions) => ({ source: fromCustom(o.source) }),
   provider: (o: ProviderMethodOptions) => ({ source: fromProvider(o.provider) }),
+  sso: (o: SsoMethodOptions, ctx: MethodContext) => {
+    const source = fromSso({
+      ...(stripMethod(o) as Omit<SsoInit, "logger" | "clock">),
+      ...(ctx.logger ? { logger: ctx.logger } : {}),
+      clock: ctx.clock,
+      clientPlugins: [...(ctx.clientPlugins ?? []), ...(o.clientPlugins ?? [])],
+    });
+    return {
+      source,
+      profile: source.profile,
+      validUntil: () => source.validUntil(),
+      status: () => source.status(),
+      bindEmitter: (emit) => source.bindEmitter(emit),
+      close: () => source.close(),
+    };
+  },
 };

@@ -1,0 +1,260 @@
+import {
+  CreateTokenCommand,
+  RegisterClientCommand,
+  SSOOIDCClient,
+  StartDeviceAuthorizationCommand,
+} from "@aws-sdk/client-sso-oidc";
+import { GetRoleCredentialsCommand, ListAccountRolesCommand, LogoutCommand, SSOClient } from "@aws-sdk/client-sso";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RefreshSessionError } from "../src/errors.js";
+import { deviceLogin } from "../src/sso/login.js";
+import { loadSsoConfig } from "../src/sso/config.js";
+import { addSsoServices, startEmulator, type Emulator, type SsoOidcService } from "../src/testing.js";
+import { ssoWorld } from "./helpers/sso.js";
+
+const DEVICE = "urn:ietf:params:oauth:grant-type:device_code";
+let emu: Emulator;
+let oidc: SsoOidcService;
+let client: SSOOIDCClient;
+let sso: SSOClient;
+
+beforeAll(async () => {
+  emu = await startEmulator();
+  oidc = addSsoServices(emu, {
+    sessionDurationSeconds: 3,
+    accessTokenLifetimeSeconds: 3600,
+    deviceCodeLifetimeSeconds: 1,
+    assignments: [
+      { accountId: "123456789012", roleName: "Dev" },
+      { accountId: "123456789012", roleName: "Ops" },
+      { accountId: "210987654321", roleName: "Dev", accountName: "other" },
+    ],
+  }).oidc;
+  client = new SSOOIDCClient({ region: "us-east-1", endpoint: emu.url });
+  sso = new SSOClient({ region: "us-east-1", endpoint: emu.url });
+});
+afterAll(async () => {
+  client.destroy();
+  sso.destroy();
+  await emu.close();
+});
+
+async function error(p: Promise<unknown>): Promise<{ name: string; status?: number; error?: string }> {
+  const e = (await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )) as { name: string; $metadata?: { httpStatusCode?: number }; error?: string } | undefined;
+  expect(e, "expected the call to fail").toBeDefined();
+  return { name: e!.name, status: e!.$metadata?.httpStatusCode, error: e!.error };
+}
+
+async function register(scopes?: string[]): Promise<{ clientId: string; clientSecret: string }> {
+  const r = await client.send(
+    new RegisterClientCommand({ clientName: "t", clientType: "public", ...(scopes ? { scopes } : {}) }),
+  );
+  return { clientId: r.clientId!, clientSecret: r.clientSecret! };
+}
+
+async function approvedToken(scopes?: string[]): Promise<{
+  accessToken: string;
+  refreshToken?: string;
+  expiresIn: number;
+  reg: { clientId: string; clientSecret: string };
+}> {
+  const reg = await register(scopes);
+  const auth = await client.send(
+    new StartDeviceAuthorizationCommand({ ...reg, startUrl: "https://x.awsapps.com/start" }),
+  );
+  expect(oidc.approve(auth.userCode!)).toBe(true);
+  const t = await client.send(new CreateTokenCommand({ ...reg, grantType: DEVICE, deviceCode: auth.deviceCode }));
+  return { accessToken: t.accessToken!, refreshToken: t.refreshToken, expiresIn: t.expiresIn!, reg };
+}
+
+describe("emulator: SSO-OIDC", () => {
+  it("answers the device flow's states with AWS's error codes", async () => {
+    const reg = await register(["sso:account:access"]);
+    const auth = await client.send(
+      new StartDeviceAuthorizationCommand({ ...reg, startUrl: "https://x.awsapps.com/start" }),
+    );
+    const poll = (): Promise<unknown> =>
+      client.send(new CreateTokenCommand({ ...reg, grantType: DEVICE, deviceCode: auth.deviceCode }));
+    expect(await error(poll())).toMatchObject({
+      name: "AuthorizationPendingException",
+      status: 400,
+      error: "authorization_pending",
+    });
+    expect(await error(poll())).toMatchObject({ name: "SlowDownException", error: "slow_down" });
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await error(poll())).toMatchObject({ name: "ExpiredTokenException", error: "expired_token" });
+    expect(oidc.approve(auth.userCode!)).toBe(false); // too late
+
+    const denied = await client.send(
+      new StartDeviceAuthorizationCommand({ ...reg, startUrl: "https://x.awsapps.com/start" }),
+    );
+    expect(oidc.deny(denied.userCode!)).toBe(true);
+    expect(
+      await error(client.send(new CreateTokenCommand({ ...reg, grantType: DEVICE, deviceCode: denied.deviceCode }))),
+    ).toMatchObject({ name: "AccessDeniedException" });
+    expect(
+      await error(
+        client.send(new CreateTokenCommand({ ...reg, clientSecret: "nope", grantType: DEVICE, deviceCode: "x" })),
+      ),
+    ).toMatchObject({
+      name: "InvalidClientException",
+      status: 401,
+      error: "invalid_client",
+    });
+    expect(
+      await error(client.send(new RegisterClientCommand({ clientName: "t", clientType: "confidential" }))),
+    ).toMatchObject({
+      name: "InvalidClientMetadataException",
+    });
+  });
+
+  it("issues refresh tokens to scoped registrations, never past the session's end, and refuses them after it", async () => {
+    const t = await approvedToken(["sso:account:access"]);
+    expect(t.refreshToken).toBeDefined();
+    expect(t.expiresIn).toBeLessThanOrEqual(3); // capped by the 3 s session
+    const again = await client.send(
+      new CreateTokenCommand({ ...t.reg, grantType: "refresh_token", refreshToken: t.refreshToken }),
+    );
+    expect(again.accessToken).not.toBe(t.accessToken);
+    expect(oidc.grants("refresh_token")).toBeGreaterThanOrEqual(1);
+    oidc.endAllSessions();
+    expect(
+      await error(
+        client.send(new CreateTokenCommand({ ...t.reg, grantType: "refresh_token", refreshToken: t.refreshToken })),
+      ),
+    ).toMatchObject({
+      name: "InvalidGrantException",
+      error: "invalid_grant",
+    });
+    // Unscoped (legacy) registrations get no refresh token: the token lasts as long as the session.
+    const legacy = await approvedToken();
+    expect(legacy.refreshToken).toBeUndefined();
+    expect(legacy.expiresIn).toBeGreaterThanOrEqual(2);
+  });
+
+  it("injected faults answer in SSO-OIDC's error format", async () => {
+    const remove = emu.fault("sso-oidc:RegisterClient", {
+      error: { code: "InternalServerException", status: 500 },
+      times: 1,
+    });
+    const c = new SSOOIDCClient({ region: "us-east-1", endpoint: emu.url, maxAttempts: 1 });
+    try {
+      expect(await error(c.send(new RegisterClientCommand({ clientName: "t", clientType: "public" })))).toMatchObject({
+        name: "InternalServerException",
+        status: 500,
+        error: "internal_server",
+      });
+    } finally {
+      remove();
+      c.destroy();
+    }
+  });
+});
+
+describe("emulator: SSO portal", () => {
+  it("checks the bearer token and the assignment, pages role lists, and logs out", async () => {
+    oidc.setSessionDuration(60);
+    const { accessToken } = await approvedToken(["sso:account:access"]);
+    const rc = await sso.send(
+      new GetRoleCredentialsCommand({ accessToken, accountId: "123456789012", roleName: "Dev" }),
+    );
+    expect(rc.roleCredentials?.accessKeyId).toMatch(/^ASIA/);
+    expect(emu.credential(rc.roleCredentials!.accessKeyId!)?.arn).toContain("AWSReservedSSO_Dev_");
+    expect(
+      await error(
+        sso.send(new GetRoleCredentialsCommand({ accessToken, accountId: "123456789012", roleName: "Admin" })),
+      ),
+    ).toMatchObject({
+      name: "ForbiddenException",
+      status: 403,
+    });
+    expect(
+      await error(
+        sso.send(new GetRoleCredentialsCommand({ accessToken: "bogus", accountId: "123456789012", roleName: "Dev" })),
+      ),
+    ).toMatchObject({ name: "UnauthorizedException", status: 401 });
+    const first = await sso.send(
+      new ListAccountRolesCommand({ accessToken, accountId: "123456789012", maxResults: 1 }),
+    );
+    expect(first.roleList?.map((r) => r.roleName)).toEqual(["Dev"]);
+    const second = await sso.send(
+      new ListAccountRolesCommand({
+        accessToken,
+        accountId: "123456789012",
+        maxResults: 1,
+        nextToken: first.nextToken,
+      }),
+    );
+    expect(second.roleList?.map((r) => r.roleName)).toEqual(["Ops"]);
+    expect(second.nextToken).toBeUndefined();
+    await sso.send(new LogoutCommand({ accessToken }));
+    expect(
+      await error(sso.send(new GetRoleCredentialsCommand({ accessToken, accountId: "123456789012", roleName: "Dev" }))),
+    ).toMatchObject({
+      name: "UnauthorizedException",
+    });
+  });
+});
+
+describe("device login client", () => {
+  it("adds 5 s to the polling interval on slow_down, as RFC 8628 says", async () => {
+    const w = await ssoWorld();
+    try {
+      const cfg = await loadSsoConfig({ profile: "dev" });
+      w.emu.fault("sso-oidc:CreateToken", { error: { code: "SlowDownException", status: 400 }, times: 1 });
+      const prompts: string[] = [];
+      const result = await deviceLogin({
+        config: cfg,
+        onPrompt: (p) => {
+          prompts.push(p.userCode);
+          setTimeout(() => w.oidc.approve(p.userCode), 200);
+        },
+      });
+      expect(result.refreshable).toBe(true);
+      expect(prompts).toHaveLength(1);
+      const polls = w.emu.requests("sso-oidc:CreateToken").map((r) => r.at.getTime());
+      expect(polls).toHaveLength(2);
+      // interval 1 s + 5 s for the slow_down
+      expect(polls[1]! - polls[0]!).toBeGreaterThanOrEqual(5_900);
+      // The registration is cached and reused by the next login, as the AWS CLI does.
+      await deviceLogin({ config: cfg, onPrompt: (p) => void setTimeout(() => w.oidc.approve(p.userCode), 50) });
+      expect(w.emu.calls("sso-oidc:RegisterClient")).toBe(1);
+    } finally {
+      await w.close();
+    }
+  }, 20_000);
+
+  it("gives up with SSO_LOGIN_FAILED when the code expires unapproved", async () => {
+    const w = await ssoWorld({ sso: { deviceCodeLifetimeSeconds: 1 } });
+    try {
+      const err = await deviceLogin({ config: await loadSsoConfig({ profile: "dev" }), onPrompt: () => {} }).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RefreshSessionError);
+      expect((err as RefreshSessionError).code).toBe("SSO_LOGIN_FAILED");
+      expect((err as Error).message).toMatch(
+        /the code [A-Z]{4}-[A-Z]{4} expired before anyone approved it\. Run `aws-refresh login --profile dev`/,
+      );
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("needs no prompt when the client is already authorised", async () => {
+    const w = await ssoWorld({ sso: { autoApprove: true } });
+    try {
+      let prompted = false;
+      const result = await deviceLogin({
+        config: await loadSsoConfig({ profile: "dev" }),
+        onPrompt: () => void (prompted = true),
+      });
+      expect(prompted).toBe(false);
+      expect(result.accessTokenExpiresAt.getTime()).toBeGreaterThan(Date.now());
+    } finally {
+      await w.close();
+    }
+  });
+});
