@@ -7,7 +7,7 @@ import { errorMessage } from "../errors.js";
 import { isSharedFile, writeSecretFile } from "../server/secretFile.js";
 import type { RegisterCommand } from "./commands.js";
 import { parseDuration } from "./duration.js";
-import { withFileLock } from "./fileLock.js";
+import { withCacheLock } from "../sso/cache.js";
 import { resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
@@ -122,7 +122,7 @@ export async function runCredentialProcess(
         out = cached;
       } else {
         await mkdir(dir, { recursive: true, mode: 0o700 });
-        out = await withFileLock(`${path}.lock`, async () => {
+        out = await withCacheLock(path, async () => {
           // Another process may have fetched while this one waited for the lock.
           const again = await readCache(path, minTtlMs);
           if (again) return again;

@@ -18,11 +18,15 @@ export async function writeSecretFile(path: string, content: string): Promise<vo
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   const fh = await open(tmp, "wx", 0o600);
   try {
+    await fh.chmod(0o600); // whatever the umask
     await fh.writeFile(content, "utf8");
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (err) {
+    await fh.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw err;
   }
+  await fh.close();
   try {
     await rename(tmp, path);
   } catch (err) {

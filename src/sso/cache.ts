@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { chmod, mkdir, readFile, readdir, stat, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { getHomeDir } from "@smithy/shared-ini-file-loader";
 import type { Logger } from "@smithy/types";
 import lockfile from "proper-lockfile";
 import { RefreshSessionError } from "../errors.js";
+import { writeSecretFile } from "../server/secretFile.js";
 
 /** Mode of every file this library writes to the SSO cache: owner read/write only. */
 export const SSO_CACHE_FILE_MODE = 0o600;
@@ -262,24 +263,7 @@ async function sweepTempFiles(dir: string): Promise<void> {
 export async function writeJsonAtomic(path: string, value: object): Promise<void> {
   const dir = dirname(path);
   await ensureCacheDir(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  const fh = await open(tmp, "wx", SSO_CACHE_FILE_MODE);
-  try {
-    await fh.chmod(SSO_CACHE_FILE_MODE); // whatever the umask
-    await fh.writeFile(JSON.stringify(value), "utf8");
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+  await writeSecretFile(path, JSON.stringify(value));
   void sweepTempFiles(dir);
 }
 
@@ -321,7 +305,7 @@ export async function withCacheLock<T>(path: string, fn: () => Promise<T>, optio
       if (Date.now() - started > waitMs) {
         throw new RefreshSessionError(
           "SOURCE_FAILED",
-          `Another process has held the lock on the SSO cache file ${path} for more than ${Math.round(waitMs / 1000)}s; ` +
+          `Another process has held the lock on ${path} for more than ${Math.round(waitMs / 1000)}s; ` +
             `will try again. If no aws-refresh or AWS tool is running, remove ${path}.lock.`,
           { source: options.source, cause: err },
         );
