@@ -55,11 +55,14 @@ export interface ExecDeps {
 
 /**
  * A logger that writes the engine's warnings and errors to `stderr` and drops the rest. While `quiet()` returns true
- * nothing is written (a failing first fetch is reported once, by the command, not also by the engine).
+ * nothing is written (a failing first fetch is reported once, by the command, not also by the engine). Records that
+ * are not text are dropped: the SDK clients inside a source (the SSO portal, SSO-OIDC) log one object per failed
+ * call, which would print as `[object Object]`, and whose failure the engine reports in words anyway.
  */
 export function stderrLogger(stderr: NodeJS.WritableStream, quiet: () => boolean = () => false): Logger {
   const write = (...parts: unknown[]): void => {
-    if (!quiet()) stderr.write(`${parts.map(String).join(" ")}\n`);
+    if (quiet() || typeof parts[0] !== "string") return;
+    stderr.write(`${parts.map(String).join(" ")}\n`);
   };
   return { debug: () => {}, info: () => {}, warn: write, error: write };
 }
@@ -147,7 +150,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
         : "long-term keys, which do not expire";
     }
     if (input.requireMs !== undefined) {
-      const check = await checkRequirement(resolved, input.requireMs);
+      const check = await checkRequirement(resolved, input.requireMs, { notify: input.source.notify !== undefined });
       if (check.error) {
         say(`${check.error.message}\nThe command was not started.`);
         return EXIT_EXEC_FAILED;
