@@ -185,7 +185,7 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
         what: `no credentials: ${errorMessage(err)}`,
         fix:
           resolved.kind === "sso"
-            ? `log in: aws sso login --profile ${resolved.profile ?? "<profile>"}`
+            ? `log in: ${ssoLogin(resolved.profile)}`
             : "check the source's own credentials (keys, login, token file) and that STS is reachable",
       });
     }
@@ -216,13 +216,13 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
             what: `${end.basis} ${describeTime(end.at, now)}: jobs started now need a new login or code within the hour`,
             fix:
               resolved.kind === "sso"
-                ? `log in again now: aws sso login --profile ${resolved.profile ?? "<profile>"}`
+                ? `log in again now: ${ssoLogin(resolved.profile)}`
                 : "start a new session (a new MFA code) before long jobs",
           });
         }
       }
       if (input.requireMs !== undefined) {
-        const check = await checkRequirement(resolved, input.requireMs);
+        const check = await checkRequirement(resolved, input.requireMs, { notify: input.source.notify !== undefined });
         report.require = { seconds: Math.round(input.requireMs / 1000), ok: check.ok };
         if (check.problem && check.fix) problems.push({ what: check.problem, fix: check.fix });
         if (check.note) notes.push(check.note);
@@ -242,6 +242,12 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
     resolved.close();
   }
   return finish(report);
+}
+
+/** The commands that log an SSO profile in; ours first, as it records the login time session-end predictions use. */
+function ssoLogin(profile: string | undefined): string {
+  const p = profile ?? "<profile>";
+  return `aws-refresh login --profile ${p} (or aws sso login --profile ${p})`;
 }
 
 function finish(report: StatusReport): StatusReport {
