@@ -8,7 +8,14 @@ import type { RegisterCommand } from "./commands.js";
 import { parseDuration } from "./duration.js";
 import { defaultProfileShadow, SKEW_WARNING_MS } from "./exec.js";
 import { probeIdentity } from "./identity.js";
-import { configPaths, resolveSource, type ResolvedSource, type SourceInput, type SourceKind } from "./profile.js";
+import {
+  configPaths,
+  oneShotInput,
+  resolveSource,
+  type ResolvedSource,
+  type SourceInput,
+  type SourceKind,
+} from "./profile.js";
 import { checkRequirement } from "./requirement.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
@@ -151,7 +158,7 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
   };
   let resolved: ResolvedSource | undefined;
   try {
-    resolved = await resolveSource(input.source, { env });
+    resolved = await resolveSource(oneShotInput(input.source), { env });
   } catch (err) {
     report.credentials.error = errorMessage(err);
     problems.push({
