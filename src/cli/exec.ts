@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import type { Logger } from "@smithy/types";
 import { describeTime, errorMessage, formatDuration } from "../errors.js";
 import { childEnvironment, EXEC_MARKER_ENV } from "../server/childEnvironment.js";
+import type { RefreshableSession } from "../session/RefreshableSession.js";
+import { DEFAULT_SSO_LOGIN_TIMEOUT_MS } from "../sources/sso.js";
 import {
   DEFAULT_SERVER_ADVISORY_MS,
   DEFAULT_SERVER_MANDATORY_MS,
@@ -65,6 +67,31 @@ export function stderrLogger(stderr: NodeJS.WritableStream, quiet: () => boolean
     stderr.write(`${parts.map(String).join(" ")}\n`);
   };
   return { debug: () => {}, info: () => {}, warn: write, error: write };
+}
+
+/**
+ * While `holding()` (before the command starts, or before the server serves), the engine's log lines are held back,
+ * and with them the SSO source's login prompt: a profile whose session has ended would wait for a login nobody was
+ * told about. This says it on stderr instead (URL, code, how long it waits), and when the login is picked up.
+ */
+export function announceSsoLogins(
+  session: RefreshableSession,
+  say: (line: string) => void,
+  holding: () => boolean,
+  loginTimeoutMs: number = DEFAULT_SSO_LOGIN_TIMEOUT_MS,
+): void {
+  session.on("sso-login-required", (e) => {
+    if (!holding()) return; // the engine's logger says it now
+    say(
+      `IAM Identity Center login needed for profile ${e.profile ?? "?"} (${e.reason}): open ` +
+        `${e.verificationUriComplete} and confirm code ${e.userCode} before ${e.expiresAt.toISOString()}; waiting up ` +
+        `to ${formatDuration(loginTimeoutMs)} (--login-timeout), or log in elsewhere (\`aws-refresh login\`, ` +
+        "`aws sso login`)",
+    );
+  });
+  session.on("sso-login-completed", (e) => {
+    if (holding()) say(`IAM Identity Center login picked up for profile ${e.profile ?? "?"}; carrying on`);
+  });
 }
 
 /** A line warning that the `[default]` profile would shadow the server in a child, or undefined. */
@@ -130,6 +157,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
     return EXIT_EXEC_FAILED;
   }
   const { session } = resolved;
+  announceSsoLogins(session, say, () => !childStarted, input.source.loginTimeoutMs);
   let server: CredentialServer | undefined;
   try {
     server = await startCredentialServer({
