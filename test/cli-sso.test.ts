@@ -507,3 +507,55 @@ describe("exec --profile <sso>: the role credentials run out with no login appro
     expectNoSecret(r.stdout + r.stderr + readFileSync(log, "utf8"), secrets.stop());
   }, 45_000);
 });
+
+describe("a profile whose SSO session has ended before the command starts", () => {
+  it("status and credential-process say what to run at once; exec shows the login, waits for it, then runs", async () => {
+    const w = await mlWorld({ sso: { accessTokenLifetimeSeconds: 1 } });
+    await w.login("ml");
+    // Logged in "yesterday": the session is over and its token has expired.
+    w.oidc.endAllSessions();
+    await new Promise((r) => setTimeout(r, 1_200));
+    const env = cliEnv(w);
+
+    // One-shot commands do not start a device flow nobody may see (botocore captures credential_process's stderr).
+    const cp = await runCli(["credential-process", "--profile", "ml"], { env, timeoutMs: 20_000 });
+    expect(cp.code).toBe(1);
+    expect(cp.stdout).toBe("");
+    expect(cp.stderr).toMatch(/IAM Identity Center login required for profile "ml" \(sso-session "corp"\)/);
+    expect(cp.stderr).toContain("Run `aws-refresh login --profile ml`");
+    const st = await runCli(["status", "--profile", "ml", "--json"], { env, timeoutMs: 20_000 });
+    expect(st.code).toBe(1);
+    const report = JSON.parse(st.stdout) as StatusReport;
+    expect(report.credentials.ok).toBe(false);
+    expect(report.problems).toContainEqual({
+      what: expect.stringMatching(/^no credentials: IAM Identity Center login required for profile "ml"/),
+      fix: "log in: aws-refresh login --profile ml (or aws sso login --profile ml)",
+    });
+    expect(w.emu.calls("sso-oidc:StartDeviceAuthorization")).toBe(1); // only the first login's
+
+    // exec says a login is needed (URL and code), waits for it, then starts the command.
+    const marker = join(w.home, "ran");
+    let code = "";
+    const r = await runCli(["exec", "--profile", "ml", "--", "sh", "-c", `touch '${marker}'`], {
+      env,
+      timeoutMs: 30_000,
+      onStart: (p) => {
+        let err = "";
+        p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+        void waitForOutput(p.stderr!, "--login-timeout").then(() => {
+          code = /confirm code ([A-Z]{4}-[A-Z]{4})/.exec(err)?.[1] ?? "";
+          expect(existsSync(marker)).toBe(false); // not started before the login
+          w.oidc.approve(code); // the user, at the terminal
+        });
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
+    expect(r.stderr).toMatch(
+      /aws-refresh exec: IAM Identity Center login needed for profile ml \(session-ended\): open http:\/\/127\.0\.0\.1:\d+\/device\?user_code=[A-Z-]+ and confirm code [A-Z-]+ before \S+; waiting up to 10m/,
+    );
+    expect(r.stderr).toContain("IAM Identity Center login picked up for profile ml");
+    expect(existsSync(marker)).toBe(true);
+    expect(w.oidc.sessions()).toHaveLength(2);
+  }, 40_000);
+});
