@@ -51,23 +51,32 @@ if (action === "approve") {
 }
 `;
 
-/** A Node child using the SDK's own container provider: S3 calls until one fails (exit 3) or time is up (exit 0). */
+/**
+ * A Node child using the SDK's own container provider: S3 calls for CHILD_SECONDS. At its first failure it writes
+ * CHILD_FAILED and keeps trying; once a call works again it stops. Exit 0: never failed, or failed and recovered;
+ * 3: failed and never recovered.
+ */
 const NODE_CHILD = `
+import { writeFileSync } from "node:fs";
 import { S3Client, ListBucketsCommand } from "@aws-sdk/client-s3";
-const s3 = new S3Client({ forcePathStyle: true, maxAttempts: 1 });
+const s3 = new S3Client({ forcePathStyle: true });
 const until = Date.now() + Number(process.env.CHILD_SECONDS) * 1000;
 let calls = 0;
-while (Date.now() < until) {
+let error = null;
+let recovered = false;
+while (Date.now() < until && !recovered) {
   try {
     await s3.send(new ListBucketsCommand({}));
     calls++;
+    recovered = error !== null;
   } catch (err) {
-    console.log(JSON.stringify({ calls, error: String(err && err.message) }));
-    process.exit(3);
+    if (error === null) writeFileSync(process.env.CHILD_FAILED, String(calls));
+    error ??= String(err && err.message);
   }
   await new Promise((r) => setTimeout(r, 50));
 }
-console.log(JSON.stringify({ calls, error: null }));
+console.log(JSON.stringify({ calls, error, recovered }));
+process.exit(error !== null && !recovered ? 3 : 0);
 `;
 
 beforeAll(async () => {
@@ -468,14 +477,17 @@ describe("serve and credential-process with an SSO profile", () => {
 });
 
 describe("exec --profile <sso>: the role credentials run out with no login approved", () => {
-  it("the child gets a failure and exec's stderr says SSO_LOGIN_REQUIRED: which profile, what to run", async () => {
+  it("the child gets a failure, exec's stderr says which profile needs a login and what to run; a login elsewhere ends it", async () => {
     const w = await mlWorld({
       emulator: { credentialLifetimeSeconds: 3 },
       sso: { accessTokenLifetimeSeconds: 2, sessionDurationSeconds: 3 },
     });
     await w.login("ml");
+    w.oidc.setSessionDuration(3600); // the next login lasts
     const secrets = secretCollector(w);
     const log = join(w.home, "notify.log");
+    const failed = join(w.home, "child-failed");
+    let loggedIn: Promise<unknown> = Promise.resolve();
     const r = await runCli(
       [
         "exec",
@@ -491,23 +503,39 @@ describe("exec --profile <sso>: the role credentials run out with no login appro
         "-e",
         NODE_CHILD,
       ],
-      { env: cliEnv(w, { CHILD_SECONDS: "20" }), timeoutMs: 40_000 },
+      {
+        env: cliEnv(w, { CHILD_SECONDS: "30", CHILD_FAILED: failed }),
+        timeoutMs: 50_000,
+        onStart: () => {
+          // Once the child has seen a failure, the user logs in with another tool.
+          loggedIn = (async () => {
+            while (!existsSync(failed)) await new Promise((res) => setTimeout(res, 100));
+            await w.login("ml");
+          })();
+        },
+      },
     );
+    await loggedIn;
     const out = lastJson(r.stdout);
-    expect(r.code, r.stderr).toBe(3); // the child's own exit code: it saw a failure
     expect(out.calls).toBeGreaterThan(5); // it worked until the role credentials ran out
-    expect(out.error).toBeTruthy();
+    expect(out.error).toBeTruthy(); // then it got a failure
+    expect(Number(readFileSync(failed, "utf8"))).toBeGreaterThan(5);
     expect(r.stderr).not.toContain("[object Object]");
-    expect(r.stderr).toMatch(/IAM Identity Center login required for profile "ml" \(sso-session "corp"\)/);
-    expect(r.stderr).toContain("aws-refresh login --profile ml");
+    expect(r.stderr).toMatch(
+      /IAM Identity Center login required for profile "ml" \(sso-session "corp"\): no new login was approved within 2s after the session ended/,
+    );
+    expect(r.stderr).toContain("Run `aws-refresh login --profile ml`");
     // The login was offered through --notify all along; nobody approved it.
     const notified = notifications(log);
     expect(notified.length).toBeGreaterThanOrEqual(1);
     expect(notified[0]).toMatchObject({ AWS_REFRESH_SSO_PROFILE: "ml", AWS_REFRESH_SSO_REASON: "session-ended" });
+    // The login made elsewhere was picked up without restarting anything: the child's calls work again.
+    expect(out.recovered).toBe(true);
+    expect(r.code, r.stderr).toBe(0);
+    expect(w.oidc.sessions()).toHaveLength(2);
     expectNoSecret(r.stdout + r.stderr + readFileSync(log, "utf8"), secrets.stop());
-  }, 45_000);
+  }, 60_000);
 });
-
 describe("a profile whose SSO session has ended before the command starts", () => {
   it("status and credential-process say what to run at once; exec shows the login, waits for it, then runs", async () => {
     const w = await mlWorld({ sso: { accessTokenLifetimeSeconds: 1 } });
