@@ -1,10 +1,9 @@
-import type { ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { StatusReport } from "../src/cli/status.js";
-import { cleanEnv, ensureBuilt, ROOT, runCli, waitForOutput, type CliResult } from "./helpers/cli.js";
+import { cleanEnv, ensureBuilt, ROOT, runCli, waitForOutput, withServe } from "./helpers/cli.js";
 import { interopAvailable } from "./helpers/interop.js";
 import { loadSsoConfig, type SsoConfig } from "../src/sso/config.js";
 import { tokenPathFor } from "../src/sso/login.js";
@@ -379,28 +378,6 @@ describe("exec --require with an SSO profile", () => {
     expect(ok.stderr).toMatch(/--require 7h: ok \(login at .*\)/);
   }, 30_000);
 });
-
-/** Starts `serve --json`, hands its printed JSON to `body`, then stops it with SIGTERM. */
-async function withServe(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  body: (info: any, p: ChildProcess) => Promise<void>,
-): Promise<CliResult> {
-  let failure: unknown;
-  const result = await runCli(["serve", ...args, "--json"], {
-    env,
-    onStart: (p) => {
-      let out = "";
-      p.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      void waitForOutput(p.stdout!, "\n")
-        .then(() => body(JSON.parse(out.split("\n")[0] as string), p))
-        .catch((err: unknown) => (failure = err))
-        .finally(() => p.kill("SIGTERM"));
-    },
-  });
-  if (failure) throw failure;
-  return result;
-}
 
 describe("serve and credential-process with an SSO profile", () => {
   it("serve answers the profile's role credentials; credential-process prints them as JSON, cached", async () => {
