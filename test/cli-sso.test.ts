@@ -340,9 +340,9 @@ describe("exec --require with an SSO profile", () => {
     const r = await runCli(["exec", "--profile", "ml", "--require", "30h", ...touch], { env });
     expect(r.code).toBe(125);
     expect(existsSync(marker)).toBe(false);
-    expect(r.stderr).toMatch(/Profile "ml" cannot keep credentials valid for 1d6h: login at .* \+ 8h session duration/);
+    expect(r.stderr).toMatch(/Profile "ml" cannot keep credentials valid for 30h: login at .* \+ 8h session duration/);
     // No session lasts 30h: logging in again is not the answer; --notify (and no --require) is.
-    expect(r.stderr).toMatch(/No IAM Identity Center session lasts 1d6h here .* logging in again will not help/);
+    expect(r.stderr).toMatch(/No IAM Identity Center session lasts 30h here .* logging in again will not help/);
     expect(r.stderr).toMatch(
       /run the job with --notify CMD .* without --require, or lower --require to 7h59m\d*s? or less/,
     );

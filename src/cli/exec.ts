@@ -16,7 +16,7 @@ import type { RegisterCommand } from "./commands.js";
 import { parseDuration } from "./duration.js";
 import { probeIdentity } from "./identity.js";
 import { hasCredentials, loadProfiles, resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
-import { checkRequirement } from "./requirement.js";
+import { checkRequirement, formatRequirement } from "./requirement.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
 /** `exec` itself failed before or instead of running the command (as `env` and `docker run` use 125). */
@@ -186,7 +186,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
       if (check.note) say(`note: ${check.note}`);
       else if (!input.quiet) {
         say(
-          `--require ${formatDuration(input.requireMs)}: ok` +
+          `--require ${formatRequirement(input.requireMs)}: ok` +
             (check.end ? ` (${check.end.basis}: ${describeTime(check.end.at)})` : ""),
         );
       }

@@ -17,6 +17,22 @@ export interface RequirementCheck {
   note?: string;
 }
 
+/**
+ * A `--require` duration as people write a job's length: in hours past a day (`30h`, not `1d6h`), since the flag is
+ * usually given in hours.
+ *
+ * @example
+ * ```ts
+ * formatRequirement(30 * 3_600_000); // "30h"
+ * ```
+ */
+export function formatRequirement(ms: number): string {
+  const hours = Math.floor(ms / 3_600_000);
+  if (hours < 24) return formatDuration(ms);
+  const rest = ms - hours * 3_600_000;
+  return `${hours}h${rest >= 1000 ? formatDuration(rest) : ""}`;
+}
+
 /** Options of {@link checkRequirement}. */
 export interface RequirementOptions {
   /** Default `Date.now()`. */
@@ -37,7 +53,7 @@ export async function checkRequirement(
 ): Promise<RequirementCheck> {
   const now = options.now ?? Date.now();
   const end = await resolved.session.validUntil();
-  const wanted = formatDuration(requireMs);
+  const wanted = formatRequirement(requireMs);
   if (end === undefined) {
     const unbounded = resolved.kind === "assume-role" || resolved.kind === "web-identity" || resolved.kind === "static";
     return {
@@ -90,7 +106,7 @@ function ssoFix(resolved: ResolvedSource, end: SessionEnd, requireMs: number, no
       `--require, or lower --require to ${left} or less`;
   if (typeof durationMs === "number" && durationMs < requireMs) {
     return (
-      `No IAM Identity Center session lasts ${formatDuration(requireMs)} here (the session duration is ` +
+      `No IAM Identity Center session lasts ${formatRequirement(requireMs)} here (the session duration is ` +
       `${formatDuration(durationMs)}), so logging in again will not help. To run the job anyway: ${relogin}; or ask ` +
       "your administrator for a longer session duration in IAM Identity Center (and state it with " +
       "aws_refresh_sso_session_duration in the sso-session)."

@@ -16,7 +16,7 @@ import {
   type SourceInput,
   type SourceKind,
 } from "./profile.js";
-import { checkRequirement } from "./requirement.js";
+import { checkRequirement, formatRequirement } from "./requirement.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
 /** An underlying session (SSO, MFA) ending sooner than this is reported as a problem. */
@@ -287,7 +287,7 @@ export function formatStatus(r: StatusReport): string {
     rows.push(["session end", "none predicted (the source refreshes without a session limit it knows of)"]);
   }
   if (r.require)
-    rows.push(["--require", `${formatDuration(r.require.seconds * 1000)}: ${r.require.ok ? "ok" : "NOT MET"}`]);
+    rows.push(["--require", `${formatRequirement(r.require.seconds * 1000)}: ${r.require.ok ? "ok" : "NOT MET"}`]);
   if (r.clock.skewSeconds !== null) {
     const s = r.clock.skewSeconds;
     rows.push([
