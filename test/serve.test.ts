@@ -1,4 +1,4 @@
-import { execFile, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +12,7 @@ import {
   ROOT,
   runCli,
   waitForOutput,
-  type CliResult,
+  withServe,
   ROOT_PROFILE,
   TEST_JWT,
 } from "./helpers/cli.js";
@@ -44,33 +44,13 @@ afterAll(async () => {
   await emu.close();
 });
 
-/** Starts `serve`, hands its printed JSON to `body`, then stops it with SIGTERM. */
-async function withServe(
-  args: string[],
-  body: (info: any, p: ChildProcess) => Promise<void>,
-): Promise<CliResult & { failure?: unknown }> {
-  let failure: unknown;
-  const result = await runCli(["serve", ...args, "--json"], {
-    env,
-    onStart: (p) => {
-      let out = "";
-      p.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-      void waitForOutput(p.stdout!, "\n")
-        .then(() => body(JSON.parse(out.split("\n")[0] as string), p))
-        .catch((err: unknown) => (failure = err))
-        .finally(() => p.kill("SIGTERM"));
-    },
-  });
-  if (failure) throw failure;
-  return result;
-}
-
 describe("serve", () => {
   it("serves several profiles to real clients, with a 0600 token file, env files, /healthz and /metrics", async () => {
     const tokenFile = join(dir, "serve.token");
     let token = "";
     const r = await withServe(
       ["--profile", "ml", "--profile", "web", "--token-file", tokenFile, "--env-file", join(dir, "env-{profile}")],
+      env,
       async (info) => {
         token = readFileSync(tokenFile, "utf8");
         expect(token).toMatch(/^[0-9a-f]{64}$/); // no newline: botocore sends the file's bytes verbatim
@@ -123,7 +103,7 @@ describe("serve", () => {
     expect(r.stderr).not.toContain(token);
 
     // A restart keeps the token, so running programs and containers keep working.
-    const again = await withServe(["--profile", "ml", "--token-file", tokenFile], async () => {
+    const again = await withServe(["--profile", "ml", "--token-file", tokenFile], env, async () => {
       expect(readFileSync(tokenFile, "utf8")).toBe(token);
     });
     expect(again.code).toBe(0);

@@ -8,7 +8,7 @@ import { isSharedFile, writeSecretFile } from "../server/secretFile.js";
 import type { RegisterCommand } from "./commands.js";
 import { parseDuration } from "./duration.js";
 import { withCacheLock } from "../sso/cache.js";
-import { resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
+import { oneShotInput, resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
 /**
@@ -108,7 +108,7 @@ export async function runCredentialProcess(
   let resolved: ResolvedSource | undefined;
   try {
     // Failures are reported once, as the command's error: no engine logger.
-    resolved = await resolveSource(input.source, { env: deps.env });
+    resolved = await resolveSource(oneShotInput(input.source), { env: deps.env });
     const r = resolved;
     const fetch = async (): Promise<ProcessCredentials> => toProcessCredentials(await r.session.credentials());
     let out: ProcessCredentials;

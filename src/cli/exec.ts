@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import type { Logger } from "@smithy/types";
 import { describeTime, errorMessage, formatDuration } from "../errors.js";
 import { childEnvironment, EXEC_MARKER_ENV } from "../server/childEnvironment.js";
+import type { RefreshableSession } from "../session/RefreshableSession.js";
+import { DEFAULT_SSO_LOGIN_TIMEOUT_MS } from "../sources/sso.js";
 import {
   DEFAULT_SERVER_ADVISORY_MS,
   DEFAULT_SERVER_MANDATORY_MS,
@@ -14,7 +16,7 @@ import type { RegisterCommand } from "./commands.js";
 import { parseDuration } from "./duration.js";
 import { probeIdentity } from "./identity.js";
 import { hasCredentials, loadProfiles, resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
-import { checkRequirement } from "./requirement.js";
+import { checkRequirement, formatRequirement } from "./requirement.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
 /** `exec` itself failed before or instead of running the command (as `env` and `docker run` use 125). */
@@ -55,13 +57,41 @@ export interface ExecDeps {
 
 /**
  * A logger that writes the engine's warnings and errors to `stderr` and drops the rest. While `quiet()` returns true
- * nothing is written (a failing first fetch is reported once, by the command, not also by the engine).
+ * nothing is written (a failing first fetch is reported once, by the command, not also by the engine). Records that
+ * are not text are dropped: the SDK clients inside a source (the SSO portal, SSO-OIDC) log one object per failed
+ * call, which would print as `[object Object]`, and whose failure the engine reports in words anyway.
  */
 export function stderrLogger(stderr: NodeJS.WritableStream, quiet: () => boolean = () => false): Logger {
   const write = (...parts: unknown[]): void => {
-    if (!quiet()) stderr.write(`${parts.map(String).join(" ")}\n`);
+    if (quiet() || typeof parts[0] !== "string") return;
+    stderr.write(`${parts.map(String).join(" ")}\n`);
   };
   return { debug: () => {}, info: () => {}, warn: write, error: write };
+}
+
+/**
+ * While `holding()` (before the command starts, or before the server serves), the engine's log lines are held back,
+ * and with them the SSO source's login prompt: a profile whose session has ended would wait for a login nobody was
+ * told about. This says it on stderr instead (URL, code, how long it waits), and when the login is picked up.
+ */
+export function announceSsoLogins(
+  session: RefreshableSession,
+  say: (line: string) => void,
+  holding: () => boolean,
+  loginTimeoutMs: number = DEFAULT_SSO_LOGIN_TIMEOUT_MS,
+): void {
+  session.on("sso-login-required", (e) => {
+    if (!holding()) return; // the engine's logger says it now
+    say(
+      `IAM Identity Center login needed for profile ${e.profile ?? "?"} (${e.reason}): open ` +
+        `${e.verificationUriComplete} and confirm code ${e.userCode} before ${e.expiresAt.toISOString()}; waiting up ` +
+        `to ${formatDuration(loginTimeoutMs)} (--login-timeout), or log in elsewhere (\`aws-refresh login\`, ` +
+        "`aws sso login`)",
+    );
+  });
+  session.on("sso-login-completed", (e) => {
+    if (holding()) say(`IAM Identity Center login picked up for profile ${e.profile ?? "?"}; carrying on`);
+  });
 }
 
 /** A line warning that the `[default]` profile would shadow the server in a child, or undefined. */
@@ -127,6 +157,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
     return EXIT_EXEC_FAILED;
   }
   const { session } = resolved;
+  announceSsoLogins(session, say, () => !childStarted, input.source.loginTimeoutMs);
   let server: CredentialServer | undefined;
   try {
     server = await startCredentialServer({
@@ -147,7 +178,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
         : "long-term keys, which do not expire";
     }
     if (input.requireMs !== undefined) {
-      const check = await checkRequirement(resolved, input.requireMs);
+      const check = await checkRequirement(resolved, input.requireMs, { notify: input.source.notify !== undefined });
       if (check.error) {
         say(`${check.error.message}\nThe command was not started.`);
         return EXIT_EXEC_FAILED;
@@ -155,7 +186,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
       if (check.note) say(`note: ${check.note}`);
       else if (!input.quiet) {
         say(
-          `--require ${formatDuration(input.requireMs)}: ok` +
+          `--require ${formatRequirement(input.requireMs)}: ok` +
             (check.end ? ` (${check.end.basis}: ${describeTime(check.end.at)})` : ""),
         );
       }

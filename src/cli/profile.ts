@@ -38,6 +38,8 @@ export interface SourceInput {
   notify?: string;
   /** SSO profiles: how long to wait for a login to be approved. */
   loginTimeoutMs?: number;
+  /** SSO profiles: start a device authorization by itself when a login is needed. Default true. */
+  autoLogin?: boolean;
 }
 
 /** How the session gets its credentials, for messages and `status`. */
@@ -92,6 +94,17 @@ const CREDENTIAL_KEYS = [
   "web_identity_token_file",
 ];
 const SECRET_KEY = /secret|session_token/;
+
+/**
+ * The source input for a command that answers once and exits (`status`, `credential-process`): an SSO profile that
+ * needs a new login fails at once, saying what to run, instead of starting a device authorization whose URL nobody
+ * may see (botocore captures a credential_process's stderr) and waiting up to 10 minutes for it. `--notify` or
+ * `--login-timeout` opt back in to the login and the wait.
+ */
+export function oneShotInput(input: SourceInput): SourceInput {
+  if (input.notify !== undefined || input.loginTimeoutMs !== undefined) return input;
+  return { ...input, loginTimeoutMs: 0, autoLogin: false };
+}
 
 /** Paths of the AWS config and credentials files, as the AWS CLI and SDKs find them. */
 export function configPaths(env: NodeJS.ProcessEnv): { config: string; credentials: string } {
@@ -309,6 +322,7 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
           profile: name,
           ...(input.notify !== undefined ? { notify: input.notify } : {}),
           ...(input.loginTimeoutMs !== undefined ? { loginTimeoutMs: input.loginTimeoutMs } : {}),
+          ...(input.autoLogin !== undefined ? { autoLogin: input.autoLogin } : {}),
         },
         kind: "sso",
         description,
@@ -405,7 +419,7 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
     const fingerprint = createHash("sha256")
       .update(
         JSON.stringify({
-          input: { ...input, notify: undefined, loginTimeoutMs: undefined },
+          input: { ...input, notify: undefined, loginTimeoutMs: undefined, autoLogin: undefined },
           kind: built.kind,
           chain: built.chain.map((d) =>
             Object.fromEntries(

@@ -18,6 +18,30 @@ export interface RequirementCheck {
 }
 
 /**
+ * A `--require` duration as people write a job's length: in hours past a day (`30h`, not `1d6h`), since the flag is
+ * usually given in hours.
+ *
+ * @example
+ * ```ts
+ * formatRequirement(30 * 3_600_000); // "30h"
+ * ```
+ */
+export function formatRequirement(ms: number): string {
+  const hours = Math.floor(ms / 3_600_000);
+  if (hours < 24) return formatDuration(ms);
+  const rest = ms - hours * 3_600_000;
+  return `${hours}h${rest >= 1000 ? formatDuration(rest) : ""}`;
+}
+
+/** Options of {@link checkRequirement}. */
+export interface RequirementOptions {
+  /** Default `Date.now()`. */
+  now?: number;
+  /** Whether a notify hook (`--notify`) will ask for new SSO logins while the job runs (changes the advice only). */
+  notify?: boolean;
+}
+
+/**
  * Checks that the source can keep credentials valid for `requireMs` from now: the predicted end of its underlying
  * session (an SSO session, an MFA session) must lie beyond it. Sources without such an end (static keys, a role over
  * keys, web identity) refresh without limit and pass.
@@ -25,10 +49,11 @@ export interface RequirementCheck {
 export async function checkRequirement(
   resolved: ResolvedSource,
   requireMs: number,
-  now: number = Date.now(),
+  options: RequirementOptions = {},
 ): Promise<RequirementCheck> {
+  const now = options.now ?? Date.now();
   const end = await resolved.session.validUntil();
-  const wanted = formatDuration(requireMs);
+  const wanted = formatRequirement(requireMs);
   if (end === undefined) {
     const unbounded = resolved.kind === "assume-role" || resolved.kind === "web-identity" || resolved.kind === "static";
     return {
@@ -45,10 +70,7 @@ export async function checkRequirement(
   const who = resolved.profile ? `Profile "${resolved.profile}"` : "The source";
   let fix: string;
   if (resolved.kind === "sso") {
-    fix =
-      `Log in again now for a fresh session (\`aws sso login --profile ${resolved.profile ?? "<profile>"}\`), ` +
-      "pass --notify CMD so a new login can be approved while the job runs, ask your administrator for a longer " +
-      "session duration in IAM Identity Center, or lower --require.";
+    fix = ssoFix(resolved, end, requireMs, now, options.notify === true);
   } else if (/MFA/i.test(end.basis)) {
     fix =
       "Ask for a longer MFA session with --mfa-duration (up to 36h), give an --mfa-command that can produce codes " +
@@ -69,4 +91,29 @@ export async function checkRequirement(
       source: resolved.session.credentials.sourceName,
     }),
   };
+}
+
+/** What to do when an SSO session ends before `--require`: a fresh login helps only if a session can last that long. */
+function ssoFix(resolved: ResolvedSource, end: SessionEnd, requireMs: number, now: number, notify: boolean): string {
+  const profile = resolved.profile ?? "<profile>";
+  // The SSO source's prediction says how long a session lasts here (stated, learned or the 8h default).
+  const durationMs = (end as { durationMs?: unknown }).durationMs;
+  const left = formatDuration(Math.max(0, end.at.getTime() - now));
+  const relogin = notify
+    ? "--notify will ask for a new login before the session ends, but --require counts only the current session: " +
+      `drop --require, or lower it to ${left} or less`
+    : "run the job with --notify CMD so a new login can be approved (from a phone) while it runs, and without " +
+      `--require, or lower --require to ${left} or less`;
+  if (typeof durationMs === "number" && durationMs < requireMs) {
+    return (
+      `No IAM Identity Center session lasts ${formatRequirement(requireMs)} here (the session duration is ` +
+      `${formatDuration(durationMs)}), so logging in again will not help. To run the job anyway: ${relogin}; or ask ` +
+      "your administrator for a longer session duration in IAM Identity Center (and state it with " +
+      "aws_refresh_sso_session_duration in the sso-session)."
+    );
+  }
+  return (
+    `Log in again now for a fresh session: \`aws-refresh login --profile ${profile}\` (it records the login time, ` +
+    `which this prediction rests on; \`aws sso login --profile ${profile}\` works too). Or ${relogin}.`
+  );
 }

@@ -13,7 +13,7 @@ import {
 import { writeSecretFile } from "../server/secretFile.js";
 import { generateToken, loadOrCreateTokenFile } from "../server/token.js";
 import type { RegisterCommand } from "./commands.js";
-import { stderrLogger } from "./exec.js";
+import { announceSsoLogins, stderrLogger } from "./exec.js";
 import { resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
@@ -117,13 +117,13 @@ export async function runServe(input: ServeInput, deps: ServeDeps): Promise<numb
   let removeTokenFile: string | undefined;
   try {
     for (const source of input.sources) {
-      resolved.push(
-        await resolveSource(source, {
-          env: deps.env,
-          refresh: { advisoryMs: DEFAULT_SERVER_ADVISORY_MS, mandatoryMs: DEFAULT_SERVER_MANDATORY_MS },
-          logger,
-        }),
-      );
+      const r = await resolveSource(source, {
+        env: deps.env,
+        refresh: { advisoryMs: DEFAULT_SERVER_ADVISORY_MS, mandatoryMs: DEFAULT_SERVER_MANDATORY_MS },
+        logger,
+      });
+      resolved.push(r);
+      announceSsoLogins(r.session, say, () => !serving, source.loginTimeoutMs);
     }
     if (!input.lazy) {
       for (const r of resolved) {

@@ -64,12 +64,14 @@ export function addSourceOptions(cmd: Command, set: SourceFlagSet = {}): Command
       .addOption(
         new Option(
           "--notify <cmd>",
-          "SSO profiles: shell command run when a new login must be approved while the job runs",
+          "SSO profiles: shell command run when a new login must be approved, with the URL and code in " +
+            "AWS_REFRESH_SSO_VERIFICATION_URI_COMPLETE, AWS_REFRESH_SSO_USER_CODE… (never a token)",
         ),
       )
       .option(
         "--login-timeout <duration>",
-        "SSO profiles: how long to wait for a login to be approved (default: the SSO source's)",
+        "SSO profiles: how long to wait for a login to be approved, e.g. 15m (default: 10m for exec and serve; " +
+          "status and credential-process do not log in or wait unless given this or --notify)",
       );
   }
   return cmd;

@@ -8,8 +8,15 @@ import type { RegisterCommand } from "./commands.js";
 import { parseDuration } from "./duration.js";
 import { defaultProfileShadow, SKEW_WARNING_MS } from "./exec.js";
 import { probeIdentity } from "./identity.js";
-import { configPaths, resolveSource, type ResolvedSource, type SourceInput, type SourceKind } from "./profile.js";
-import { checkRequirement } from "./requirement.js";
+import {
+  configPaths,
+  oneShotInput,
+  resolveSource,
+  type ResolvedSource,
+  type SourceInput,
+  type SourceKind,
+} from "./profile.js";
+import { checkRequirement, formatRequirement } from "./requirement.js";
 import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
 /** An underlying session (SSO, MFA) ending sooner than this is reported as a problem. */
@@ -151,7 +158,7 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
   };
   let resolved: ResolvedSource | undefined;
   try {
-    resolved = await resolveSource(input.source, { env });
+    resolved = await resolveSource(oneShotInput(input.source), { env });
   } catch (err) {
     report.credentials.error = errorMessage(err);
     problems.push({
@@ -185,7 +192,7 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
         what: `no credentials: ${errorMessage(err)}`,
         fix:
           resolved.kind === "sso"
-            ? `log in: aws sso login --profile ${resolved.profile ?? "<profile>"}`
+            ? `log in: ${ssoLogin(resolved.profile)}`
             : "check the source's own credentials (keys, login, token file) and that STS is reachable",
       });
     }
@@ -216,13 +223,13 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
             what: `${end.basis} ${describeTime(end.at, now)}: jobs started now need a new login or code within the hour`,
             fix:
               resolved.kind === "sso"
-                ? `log in again now: aws sso login --profile ${resolved.profile ?? "<profile>"}`
+                ? `log in again now: ${ssoLogin(resolved.profile)}`
                 : "start a new session (a new MFA code) before long jobs",
           });
         }
       }
       if (input.requireMs !== undefined) {
-        const check = await checkRequirement(resolved, input.requireMs);
+        const check = await checkRequirement(resolved, input.requireMs, { notify: input.source.notify !== undefined });
         report.require = { seconds: Math.round(input.requireMs / 1000), ok: check.ok };
         if (check.problem && check.fix) problems.push({ what: check.problem, fix: check.fix });
         if (check.note) notes.push(check.note);
@@ -242,6 +249,12 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
     resolved.close();
   }
   return finish(report);
+}
+
+/** The commands that log an SSO profile in; ours first, as it records the login time session-end predictions use. */
+function ssoLogin(profile: string | undefined): string {
+  const p = profile ?? "<profile>";
+  return `aws-refresh login --profile ${p} (or aws sso login --profile ${p})`;
 }
 
 function finish(report: StatusReport): StatusReport {
@@ -274,7 +287,7 @@ export function formatStatus(r: StatusReport): string {
     rows.push(["session end", "none predicted (the source refreshes without a session limit it knows of)"]);
   }
   if (r.require)
-    rows.push(["--require", `${formatDuration(r.require.seconds * 1000)}: ${r.require.ok ? "ok" : "NOT MET"}`]);
+    rows.push(["--require", `${formatRequirement(r.require.seconds * 1000)}: ${r.require.ok ? "ok" : "NOT MET"}`]);
   if (r.clock.skewSeconds !== null) {
     const s = r.clock.skewSeconds;
     rows.push([

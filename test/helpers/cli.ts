@@ -102,3 +102,28 @@ export function waitForOutput(stream: NodeJS.ReadableStream, text: string, timeo
     stream.on("data", onData);
   });
 }
+
+/**
+ * Starts `aws-refresh serve … --json`, hands its printed JSON (the URLs, token file and environment) to `body`, then
+ * stops it with SIGTERM and returns what it left. A failure in `body` is thrown after the daemon has stopped.
+ */
+export async function withServe(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  body: (info: any, p: ChildProcess) => Promise<void>,
+): Promise<CliResult> {
+  let failure: unknown;
+  const result = await runCli(["serve", ...args, "--json"], {
+    env,
+    onStart: (p) => {
+      let out = "";
+      p.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+      void waitForOutput(p.stdout!, "\n")
+        .then(() => body(JSON.parse(out.split("\n")[0] as string), p))
+        .catch((err: unknown) => (failure = err))
+        .finally(() => p.kill("SIGTERM"));
+    },
+  });
+  if (failure) throw failure;
+  return result;
+}
