@@ -236,6 +236,33 @@ describe("static stability", () => {
     });
   }
 
+  it("logs a source failing the same way again and again at the 1st, 2nd, 4th, 8th… failure, and a new failure at once", async () => {
+    const { state, source } = makeSource(HOUR);
+    const lines: { level: string; text: string }[] = [];
+    const log = (level: string) => (text: string) => lines.push({ level, text });
+    const creds = refreshable(source, {
+      jitter: 0,
+      retryBaseMs: 1000,
+      maxRetryMs: 1000,
+      logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
+    });
+    await creds();
+    state.failing = new Error("login not approved yet.");
+    await vi.advanceTimersByTimeAsync(45 * MIN); // the background refresh fires, and fails
+    while (creds.metrics().consecutiveFailures < 10) await vi.advanceTimersByTimeAsync(1000);
+    const failed = lines.filter((l) => l.text.includes("failed ("));
+    const loud = failed.filter((l) => l.level === "warn").map((l) => Number(/\((\d+) in a row\)/.exec(l.text)?.[1]));
+    expect(loud).toEqual([1, 2, 4, 8]);
+    expect(failed.filter((l) => l.level === "debug").length).toBe(failed.length - 4);
+    expect(failed[0]!.text).toContain("login not approved yet; still serving"); // no doubled punctuation
+    state.failing = new Error("something else broke");
+    const before = creds.metrics().consecutiveFailures;
+    while (creds.metrics().consecutiveFailures === before) await vi.advanceTimersByTimeAsync(1000);
+    expect(lines.at(-1)).toMatchObject({ level: "warn" });
+    expect(lines.at(-1)!.text).toContain("something else broke");
+    creds.close();
+  });
+
   it("after expiry callers get CREDENTIALS_EXPIRED naming the source and expiry, with the last failure as cause", async () => {
     const { state, source } = makeSource(HOUR);
     const creds = refreshable(source, { name: "sts:arn:aws:iam::123456789012:role/etl" });

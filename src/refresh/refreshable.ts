@@ -276,6 +276,8 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
   /** Callers inside the mandatory window do not start a new source call before this (backoff after a failure). */
   let retryNotBefore = 0;
   let lastFailureAt: number | undefined;
+  /** Message of the last failure, to tell a repeat from a new problem when logging. */
+  let previousFailureMessage: string | undefined;
   let expiredEmittedFor: number | undefined;
   /** Refreshes in a row that returned the credential already held. */
   let unchangedStreak = 0;
@@ -405,6 +407,7 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
     held = { identity, expiresAt, receivedAt, ...windows };
     m.refreshes++;
     m.consecutiveFailures = 0;
+    previousFailureMessage = undefined;
     lastRefreshAt = now;
     lastError = undefined;
     lastFailureAt = undefined;
@@ -458,9 +461,14 @@ export function refreshable(source: CredentialSource, options: RefreshableOption
       retryNotBefore = nextRetry;
       schedule(nextRetry, "retry");
     }
-    const level = stillValid ? "warn" : "error";
+    // A source that keeps failing the same way (an SSO login nobody approved yet) is retried often; log the 1st,
+    // 2nd, 4th, 8th… repeat at full level and the rest at debug, so the log shows it without drowning in it.
+    const sameAsBefore = previousFailureMessage === error.message;
+    previousFailureMessage = error.message;
+    const n = m.consecutiveFailures;
+    const level = sameAsBefore && (n & (n - 1)) !== 0 ? "debug" : stillValid ? "warn" : "error";
     logger[level](
-      `aws-refresh-session: refresh of "${name}" failed (${m.consecutiveFailures} in a row): ${error.message}` +
+      `aws-refresh-session: refresh of "${name}" failed (${n} in a row): ${error.message.replace(/[.;:,]\s*$/, "")}` +
         (held?.identity.expiration
           ? `; ${stillValid ? "still serving the credential that expires" : "the credential expired"} ` +
             describeTime(held.identity.expiration, now)
