@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Emulator, EmulatorRequestContext, EmulatorService } from "./emulator.js";
-import { sendJson, sendJsonError } from "./xml.js";
+import { sendJson, sendJsonError, xmlEscape } from "./xml.js";
 
 /** Identity Center's default session duration: 8 hours. */
 export const DEFAULT_EMULATOR_SSO_SESSION_SECONDS = 8 * 3600;
@@ -143,10 +143,6 @@ function html(body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Emulated AWS access portal</title></head><body>${body}</body></html>`;
 }
 
-function escapeHtml(s: string): string {
-  return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
 /**
  * An SSO-OIDC endpoint for the emulator: RegisterClient, StartDeviceAuthorization and CreateToken (device_code and
  * refresh_token grants) with AWS's error codes, Identity Center sessions of a set duration, and a verification page
@@ -262,8 +258,8 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
       res.end(
         html(
           ok
-            ? `<p>Request ${escapeHtml(code)} ${form.get("action") === "deny" ? "denied" : "approved"}. You can close this window.</p>`
-            : `<p>No pending request with code ${escapeHtml(code)} (wrong, expired or already used).</p>`,
+            ? `<p>Request ${xmlEscape(code)} ${form.get("action") === "deny" ? "denied" : "approved"}. You can close this window.</p>`
+            : `<p>No pending request with code ${xmlEscape(code)} (wrong, expired or already used).</p>`,
         ),
       );
       return;
@@ -271,7 +267,7 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
     res.writeHead(200, { "content-type": "text/html" });
     res.end(
       html(
-        `<h1>Authorize request</h1><form method="post" action="/device"><label>Code <input name="user_code" value="${escapeHtml(code)}"></label>` +
+        `<h1>Authorize request</h1><form method="post" action="/device"><label>Code <input name="user_code" value="${xmlEscape(code)}"></label>` +
           `<button name="action" value="approve">Allow</button> <button name="action" value="deny">Deny</button></form>`,
       ),
     );

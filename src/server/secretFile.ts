@@ -35,8 +35,12 @@ export async function writeSecretFile(path: string, content: string): Promise<vo
   }
 }
 
+/** Whether a file mode lets anyone but its owner read or write (POSIX mode bits; always false on Windows). */
+export function isSharedMode(mode: number): boolean {
+  return process.platform !== "win32" && (mode & 0o077) !== 0;
+}
+
 /** Whether a file is readable or writable by anyone but its owner (POSIX mode bits; always false on Windows). */
 export async function isSharedFile(path: string): Promise<boolean> {
-  if (process.platform === "win32") return false;
-  return ((await stat(path)).mode & 0o077) !== 0;
+  return isSharedMode((await stat(path)).mode);
 }

@@ -88,12 +88,17 @@ function stripMethod<T extends { method: string }>(options: T): Omit<T, "method"
   return rest;
 }
 
+/** The session's plugins (its clock-skew observer) ahead of the ones the user gave the source. */
+function withSessionPlugins(o: { clientPlugins?: ClientPlugin[] }, ctx: MethodContext): ClientPlugin[] {
+  return [...(ctx.clientPlugins ?? []), ...(o.clientPlugins ?? [])];
+}
+
 /** The method registry: one entry per credential source. */
 export const methods: Record<string, Factory> = {
   sts: (o: StsMethodOptions, ctx) => {
     const source = fromAssumeRole({
       ...(stripMethod(o) as AssumeRoleInit),
-      clientPlugins: [...(ctx.clientPlugins ?? []), ...(o.clientPlugins ?? [])],
+      clientPlugins: withSessionPlugins(o, ctx),
     });
     const mfaEnd = (): SessionEnd | undefined => {
       const at = source.mfaSessionExpiration();
@@ -112,7 +117,7 @@ export const methods: Record<string, Factory> = {
   "web-identity": (o: WebIdentityMethodOptions, ctx) => ({
     source: fromWebIdentity({
       ...(stripMethod(o) as WebIdentityInit),
-      clientPlugins: [...(ctx.clientPlugins ?? []), ...(o.clientPlugins ?? [])],
+      clientPlugins: withSessionPlugins(o, ctx),
     }),
   }),
   custom: (o: CustomMethodOptions) => ({ source: fromCustom(o.source) }),
@@ -122,7 +127,7 @@ export const methods: Record<string, Factory> = {
       ...(stripMethod(o) as Omit<SsoInit, "logger" | "clock">),
       ...(ctx.logger ? { logger: ctx.logger } : {}),
       clock: ctx.clock,
-      clientPlugins: [...(ctx.clientPlugins ?? []), ...(o.clientPlugins ?? [])],
+      clientPlugins: withSessionPlugins(o, ctx),
     });
     return {
       source,

@@ -1,6 +1,7 @@
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { AwsCredentialIdentity, Logger, RequestPresigningArguments } from "@smithy/types";
 import { RefreshSessionError, describeTime, errorMessage, formatDuration } from "../errors.js";
+import { parseAmzDate } from "../emulator/sigv4.js";
 import type { Clock, RefreshableCredentials } from "../refresh/refreshable.js";
 
 /**
@@ -112,12 +113,12 @@ export function presignedUrlExpiry(url: string | URL): Date {
   const amzDate = q.get("X-Amz-Date");
   const amzExpires = q.get("X-Amz-Expires");
   if (amzDate !== null && amzExpires !== null) {
-    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
+    const signedAt = parseAmzDate(amzDate);
     const seconds = Number(amzExpires);
-    if (!m || !Number.isInteger(seconds) || seconds < 0) {
+    if (Number.isNaN(signedAt) || !Number.isInteger(seconds) || seconds < 0) {
       throw new TypeError(`\`url\` has a malformed X-Amz-Date (${amzDate}) or X-Amz-Expires (${amzExpires})`);
     }
-    return new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) + seconds * 1000);
+    return new Date(signedAt + seconds * 1000);
   }
   const v2 = q.get("Expires");
   if (v2 !== null && /^\d+$/.test(v2)) return new Date(Number(v2) * 1000);

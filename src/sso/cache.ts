@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmod, mkdir, readFile, readdir, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, readdir, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { getHomeDir } from "@smithy/shared-ini-file-loader";
 import type { Logger } from "@smithy/types";
@@ -160,7 +160,14 @@ export async function readJsonFile(path: string, ctx: CacheErrorContext): Promis
   let text: string;
   let info: { mtimeMs: number; mode: number };
   try {
-    [text, info] = await Promise.all([readFile(path, "utf8"), stat(path)]);
+    // Content and times from one open file: a rename by another writer between two path lookups would pair this
+    // file's text with the next file's mtime.
+    const fh = await open(path, "r");
+    try {
+      [text, info] = await Promise.all([fh.readFile("utf8"), fh.stat()]);
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new RefreshSessionError(
@@ -281,42 +288,25 @@ export interface CacheLockOptions {
  * here, so only one of them calls CreateToken.
  */
 export async function withCacheLock<T>(path: string, fn: () => Promise<T>, options: CacheLockOptions = {}): Promise<T> {
-  const stale = Math.max(2_000, options.staleMs ?? DEFAULT_SSO_LOCK_STALE_MS);
   const waitMs = options.waitMs ?? DEFAULT_SSO_LOCK_WAIT_MS;
-  await ensureCacheDir(dirname(path));
-  let compromised: Error | undefined;
-  let release: () => Promise<void>;
   const started = Date.now();
-  for (;;) {
-    try {
-      release = await lockfile.lock(path, {
-        realpath: false,
-        stale,
-        update: Math.floor(stale / 2),
-        retries: 0,
-        onCompromised: (err) => {
-          compromised = err;
-          options.logger?.warn(`aws-refresh-session: lost the lock on ${path}: ${err.message}`);
-        },
-      });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ELOCKED") throw err;
-      if (Date.now() - started > waitMs) {
-        throw new RefreshSessionError(
-          "SOURCE_FAILED",
-          `Another process has held the lock on ${path} for more than ${Math.round(waitMs / 1000)}s; ` +
-            `will try again. If no aws-refresh or AWS tool is running, remove ${path}.lock.`,
-          { source: options.source, cause: err },
-        );
-      }
-      await new Promise((r) => setTimeout(r, 25 + Math.random() * 75));
+  let release: (() => Promise<void>) | undefined;
+  while (!(release = await tryLock(path, options))) {
+    if (Date.now() - started > waitMs) {
+      throw new RefreshSessionError(
+        "SOURCE_FAILED",
+        `Another process has held the lock on ${path} for more than ${Math.round(waitMs / 1000)}s; ` +
+          `will try again. If no aws-refresh or AWS tool is running, remove ${path}.lock.`,
+        { source: options.source },
+      );
     }
+    await new Promise((r) => setTimeout(r, 25 + Math.random() * 75));
   }
   try {
     return await fn();
   } finally {
-    if (!compromised) await release().catch(() => {});
+    // A lock lost meanwhile (compromised) rejects on release; tryLock's release swallows that.
+    await release();
   }
 }
 

@@ -4,14 +4,15 @@ import type { AwsCredentialIdentity, Logger } from "@smithy/types";
 import { RefreshSessionError, describeTime, errorMessage, formatDuration } from "../errors.js";
 import {
   refreshable,
+  DEFAULT_ADVISORY_MS,
   type Clock,
   type RefreshableCredentials,
   type RefreshableOptions,
 } from "../refresh/refreshable.js";
+import { isSharedMode } from "../server/secretFile.js";
 import type { SourceStatusItem } from "../session/methods.js";
 import {
   DEFAULT_SSO_LOCK_STALE_MS,
-  SSO_CACHE_FILE_MODE,
   checkTokenFile,
   fingerprint,
   formatCacheTime,
@@ -171,7 +172,7 @@ export class SsoTokenManager {
   /** A token written recently enough that this process should use it rather than refresh it again. */
   #freshEnough(r: ReadToken, now: number): boolean {
     const lifetime = r.expiresAt - Math.min(r.mtimeMs, now);
-    const advisory = Math.min(this.#o.tokenRefresh?.advisoryMs ?? 15 * 60_000, lifetime / 2);
+    const advisory = Math.min(this.#o.tokenRefresh?.advisoryMs ?? DEFAULT_ADVISORY_MS, lifetime / 2);
     return r.expiresAt - now > advisory;
   }
 
@@ -715,7 +716,7 @@ export class SsoTokenManager {
       key: "sso.cacheFileMode",
       label: "SSO token cache file mode",
       value: mode,
-      ...(r.mode !== SSO_CACHE_FILE_MODE
+      ...(isSharedMode(r.mode)
         ? { problem: `The token cache file is mode ${mode}, readable by others; run \`chmod 600 ${this.tokenPath}\`` }
         : {}),
     });
