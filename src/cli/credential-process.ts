@@ -1,4 +1,4 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
 import type { Command } from "commander";
@@ -121,7 +121,6 @@ export async function runCredentialProcess(
       if (cached) {
         out = cached;
       } else {
-        await mkdir(dir, { recursive: true, mode: 0o700 });
         out = await withCacheLock(path, async () => {
           // Another process may have fetched while this one waited for the lock.
           const again = await readCache(path, minTtlMs);

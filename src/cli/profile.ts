@@ -320,6 +320,9 @@ export async function resolveSource(input: SourceInput, ctx: SourceContext): Pro
         options: {
           method: "sso",
           profile: name,
+          // The files and environment this resolver read, not ones fromSso would work out again.
+          configFile: files.config,
+          env,
           ...(input.notify !== undefined ? { notify: input.notify } : {}),
           ...(input.loginTimeoutMs !== undefined ? { loginTimeoutMs: input.loginTimeoutMs } : {}),
           ...(input.autoLogin !== undefined ? { autoLogin: input.autoLogin } : {}),

@@ -39,6 +39,8 @@ export interface RequirementOptions {
   now?: number;
   /** Whether a notify hook (`--notify`) will ask for new SSO logins while the job runs (changes the advice only). */
   notify?: boolean;
+  /** The session end already asked of the source (`status` has it), so it is not read again. */
+  end?: SessionEnd | undefined;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function checkRequirement(
   options: RequirementOptions = {},
 ): Promise<RequirementCheck> {
   const now = options.now ?? Date.now();
-  const end = await resolved.session.validUntil();
+  const end = "end" in options ? options.end : await resolved.session.validUntil();
   const wanted = formatRequirement(requireMs);
   if (end === undefined) {
     const unbounded = resolved.kind === "assume-role" || resolved.kind === "web-identity" || resolved.kind === "static";

@@ -229,7 +229,10 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
         }
       }
       if (input.requireMs !== undefined) {
-        const check = await checkRequirement(resolved, input.requireMs, { notify: input.source.notify !== undefined });
+        const check = await checkRequirement(resolved, input.requireMs, {
+          notify: input.source.notify !== undefined,
+          end,
+        });
         report.require = { seconds: Math.round(input.requireMs / 1000), ok: check.ok };
         if (check.problem && check.fix) problems.push({ what: check.problem, fix: check.fix });
         if (check.note) notes.push(check.note);

@@ -7,7 +7,7 @@ import { isRefreshable, refreshable, type RefreshableCredentials } from "../refr
 import { RefreshableSession } from "../session/RefreshableSession.js";
 import { isLoopbackAddress, isLoopbackHost } from "./loopback.js";
 import { createServerMetrics } from "./serverMetrics.js";
-import { generateToken, tokenMatches } from "./token.js";
+import { generateToken, tokenMatcher } from "./token.js";
 
 /**
  * Background refresh starts this long before expiry for credentials the server hands to other programs (clamped to
@@ -175,6 +175,7 @@ function credentialsBody(c: AwsCredentialIdentity, staticLifetimeMs: number): Re
 export async function startCredentialServer(options: CredentialServerOptions): Promise<CredentialServer> {
   validate(options);
   const token = options.token ?? generateToken();
+  const matchesToken = tokenMatcher(token);
   const staticLifetimeMs = options.staticLifetimeMs ?? DEFAULT_STATIC_LIFETIME_MS;
   const logger = options.logger;
   const owned: RefreshableCredentials[] = [];
@@ -250,7 +251,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
     const path = target.split("?")[0] as string;
     const auth = req.headers.authorization;
     const badAuth = auth !== undefined && /[\r\n]/.test(auth);
-    const authorized = auth !== undefined && !badAuth && tokenMatches(token, auth);
+    const authorized = auth !== undefined && !badAuth && matchesToken(auth);
     if (path === "/healthz") return health(res, authorized);
     if (auth === undefined || auth === "") {
       return fail(

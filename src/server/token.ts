@@ -31,12 +31,29 @@ const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").dig
  * ```
  */
 export function tokenMatches(expected: string, presented: string | undefined): boolean {
-  if (presented === undefined || expected === "") return false;
-  const value = /^bearer /i.test(presented) ? presented.slice(7) : presented;
-  // Both comparisons always run: which form matched must not show in the timing either.
-  const raw = timingSafeEqual(digest(expected), digest(presented));
-  const bearer = timingSafeEqual(digest(expected), digest(value));
-  return raw || bearer;
+  return tokenMatcher(expected)(presented);
+}
+
+/**
+ * {@link tokenMatches} with the expected token hashed once: the credential server builds one at start-up and calls it
+ * on every request.
+ *
+ * @example
+ * ```ts
+ * const matches = tokenMatcher(token);
+ * matches(req.headers.authorization); // true or false
+ * ```
+ */
+export function tokenMatcher(expected: string): (presented: string | undefined) => boolean {
+  const want = digest(expected);
+  return (presented) => {
+    if (presented === undefined || expected === "") return false;
+    const value = /^bearer /i.test(presented) ? presented.slice(7) : presented;
+    // Both comparisons always run: which form matched must not show in the timing either.
+    const raw = timingSafeEqual(want, digest(presented));
+    const bearer = timingSafeEqual(want, digest(value));
+    return raw || bearer;
+  };
 }
 
 /**
