@@ -27,6 +27,16 @@ export interface RefreshSessionErrorContext {
 }
 
 /**
+ * Codes whose message already says exactly what happened and what to run (an SSO session that needs a new login, a
+ * broken SSO config or cache file): anything that wraps a failure (the refresh engine) hands these on as they are.
+ */
+const ACTIONABLE_CODES: ReadonlySet<RefreshSessionErrorCode> = new Set<RefreshSessionErrorCode>([
+  "SSO_LOGIN_REQUIRED",
+  "SSO_CONFIG_INVALID",
+  "SSO_CACHE_INVALID",
+]);
+
+/**
  * The one error class of this library. Every failure a caller can see carries a stable {@link code}, the source it
  * concerns and, where one exists, the underlying failure as `cause`.
  *
@@ -56,6 +66,11 @@ export class RefreshSessionError extends Error {
     this.source = options.source;
     this.profile = options.profile;
     this.expiration = options.expiration;
+  }
+
+  /** Whether the message already tells the caller what to do, so wrappers pass the error on unchanged. */
+  get actionable(): boolean {
+    return ACTIONABLE_CODES.has(this.code);
   }
 }
 

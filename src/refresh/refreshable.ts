@@ -218,19 +218,9 @@ export function checkIdentity(value: unknown, source: string): AwsCredentialIden
 
 const noop = (): void => {};
 
-/**
- * Codes a source raises that already tell the caller exactly what happened and what to run (an SSO session that
- * needs a new login, a broken SSO config or cache): callers get them as they are, not wrapped in `SOURCE_FAILED` or
- * `CREDENTIALS_EXPIRED`.
- */
-const PASS_THROUGH_CODES: ReadonlySet<string> = new Set([
-  "SSO_LOGIN_REQUIRED",
-  "SSO_CONFIG_INVALID",
-  "SSO_CACHE_INVALID",
-]);
-
+/** A source's error that already says what to run (see `RefreshSessionError.actionable`), handed on as it is. */
 function passThrough(err: unknown): RefreshSessionError | undefined {
-  return err instanceof RefreshSessionError && PASS_THROUGH_CODES.has(err.code) ? err : undefined;
+  return err instanceof RefreshSessionError && err.actionable ? err : undefined;
 }
 
 /**
