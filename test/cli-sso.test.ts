@@ -486,7 +486,11 @@ describe("exec --profile <sso>: the role credentials run out with no login appro
         onStart: () => {
           // Once the child has seen a failure, the user logs in with another tool.
           loggedIn = (async () => {
-            while (!existsSync(failed)) await new Promise((res) => setTimeout(res, 100));
+            const deadline = Date.now() + 40_000;
+            while (!existsSync(failed)) {
+              if (Date.now() > deadline) throw new Error("the child never saw a failure");
+              await new Promise((res) => setTimeout(res, 100));
+            }
             await w.login("ml");
           })();
         },
@@ -541,19 +545,23 @@ describe("a profile whose SSO session has ended before the command starts", () =
     // exec says a login is needed (URL and code), waits for it, then starts the command.
     const marker = join(w.home, "ran");
     let code = "";
+    let startedBeforeLogin: boolean | undefined;
+    let approved: Promise<void> | undefined;
     const r = await runCli(["exec", "--profile", "ml", "--", "sh", "-c", `touch '${marker}'`], {
       env,
       timeoutMs: 30_000,
       onStart: (p) => {
         let err = "";
         p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-        void waitForOutput(p.stderr!, "--login-timeout").then(() => {
+        approved = waitForOutput(p.stderr!, "--login-timeout").then(() => {
           code = /confirm code ([A-Z]{4}-[A-Z]{4})/.exec(err)?.[1] ?? "";
-          expect(existsSync(marker)).toBe(false); // not started before the login
+          startedBeforeLogin = existsSync(marker);
           w.oidc.approve(code); // the user, at the terminal
         });
       },
     });
+    await approved;
+    expect(startedBeforeLogin).toBe(false); // not started before the login
     expect(r.code, r.stderr).toBe(0);
     expect(code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
     expect(r.stderr).toMatch(
