@@ -200,7 +200,7 @@ const variants = [
 ];
 const rotationRows = await Promise.all(
   variants.map(async ([label, kind, windows]) => [
-    `${label}, ${windows === "server" ? "server windows (30/20 min)" : "engine defaults (15/10 min)"}`,
+    `${label}, ${windows === "server" ? "server windows (30/20 min, 30/15 on 1 h)" : "engine defaults (15/10 min)"}`,
     await perRotation(kind, windows),
   ]),
 );
