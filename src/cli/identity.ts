@@ -15,40 +15,24 @@ export interface IdentityProbe {
 }
 
 /**
- * Calls STS GetCallerIdentity with the session's credentials (region: the session's, else us-east-1, as STS is global)
- * and reads the clock skew off the answer's `Date` header, even when the call is refused.
+ * Calls STS GetCallerIdentity through one of the session's own clients (region: the session's, else us-east-1, as STS
+ * is global). That client carries the session's clock-skew observer, so the skew is the session's shared estimate,
+ * fed by this answer's `Date` header (even when the call is refused) and by every answer before it.
  */
 export async function probeIdentity(session: RefreshableSession, region?: string): Promise<IdentityProbe> {
-  const client = new STSClient(session.clientConfig({ region: region ?? "us-east-1", maxAttempts: 1 }));
-  let date: string | undefined;
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      try {
-        const out = await next(args);
-        date = (out.response as { headers?: Record<string, string> }).headers?.date;
-        return out;
-      } catch (err) {
-        date = (err as { $response?: { headers?: Record<string, string> } }).$response?.headers?.date;
-        throw err;
-      }
-    },
-    { step: "deserialize", name: "awsRefreshDateHeader", priority: "high" },
-  );
-  const t0 = Date.now();
+  const client = session.client(STSClient, { region: region ?? "us-east-1", maxAttempts: 1 });
   const result: IdentityProbe = {};
+  let answered = false;
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));
+    answered = true;
     if (out.Account && out.Arn && out.UserId)
       result.identity = { Account: out.Account, Arn: out.Arn, UserId: out.UserId };
     else result.error = "STS GetCallerIdentity answered without Account, Arn or UserId";
   } catch (err) {
+    answered = (err as { $response?: unknown }).$response !== undefined;
     result.error = errorMessage(err);
-  } finally {
-    client.destroy();
   }
-  const t1 = Date.now();
-  const server = date ? Date.parse(date) : NaN;
-  // The header truncates to the second: its true time is half a second later on average.
-  if (Number.isFinite(server)) result.skewMs = server + 500 - (t0 + t1) / 2;
+  if (answered) result.skewMs = session.metrics().clockSkewMs;
   return result;
 }
