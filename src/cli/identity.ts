@@ -22,7 +22,7 @@ export interface IdentityProbe {
 export async function probeIdentity(session: RefreshableSession, region?: string): Promise<IdentityProbe> {
   const client = session.client(STSClient, { region: region ?? "us-east-1", maxAttempts: 1 });
   const result: IdentityProbe = {};
-  let answered = false;
+  let answered: boolean;
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));
     answered = true;
