@@ -7,7 +7,7 @@ import { cleanEnv, ensureBuilt, ROOT, runCli, waitForOutput, withServe } from ".
 import { interopAvailable } from "./helpers/interop.js";
 import { loadSsoConfig, type SsoConfig } from "../src/sso/config.js";
 import { tokenPathFor } from "../src/sso/login.js";
-import { ssoWorld, type SsoWorld } from "./helpers/sso.js";
+import { ssoSessionConfig, ssoWorld, type SsoWorld } from "./helpers/sso.js";
 
 // The CLI's commands that serve credentials (exec, serve, credential-process, status), each with an SSO profile,
 // against the emulator's SSO-OIDC and portal, run as the user runs them: `node dist/cli.js …` in a temporary HOME.
@@ -15,19 +15,7 @@ import { ssoWorld, type SsoWorld } from "./helpers/sso.js";
 const boto3 = interopAvailable("boto3");
 const BOTO3_CHILD = join(ROOT, "test/helpers/boto3_child.py");
 
-const CONFIG = `
-[profile ml]
-sso_session = corp
-sso_account_id = 123456789012
-sso_role_name = ReadOnlyAccess
-region = eu-west-1
-
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-aws_refresh_sso_session_duration = 8h
-`;
+const CONFIG = ssoSessionConfig("ml", "aws_refresh_sso_session_duration = 8h\n");
 
 /**
  * A notify command as a user would write one: it gets the login's details in AWS_REFRESH_SSO_* variables only, logs

@@ -12,9 +12,13 @@ import {
 import { loadSsoConfig } from "../../src/sso/config.js";
 import { deviceLogin, type DeviceLoginResult } from "../../src/sso/login.js";
 
-/** The AWS config every SSO test uses: an sso-session profile, a legacy one, and broken ones for error tests. */
-export const SSO_CONFIG = `
-[profile dev]
+/**
+ * An sso-session profile `profile` on the `corp` session (account 123456789012, ReadOnlyAccess, eu-west-1), with
+ * `sessionLines` added to the `[sso-session corp]` section.
+ */
+export function ssoSessionConfig(profile = "dev", sessionLines = ""): string {
+  return `
+[profile ${profile}]
 sso_session = corp
 sso_account_id = 123456789012
 sso_role_name = ReadOnlyAccess
@@ -24,7 +28,11 @@ region = eu-west-1
 sso_start_url = https://corp.awsapps.com/start
 sso_region = us-east-1
 sso_registration_scopes = sso:account:access
+${sessionLines}`;
+}
 
+/** The AWS config every SSO test uses: an sso-session profile, a legacy one, and broken ones for error tests. */
+export const SSO_CONFIG = `${ssoSessionConfig()}
 [profile legacy]
 sso_start_url = https://legacy.awsapps.com/start
 sso_region = us-east-1
