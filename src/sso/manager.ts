@@ -176,9 +176,10 @@ export class SsoTokenManager {
     return r.expiresAt - now > advisory;
   }
 
-  async #updateMeta(change: (m: SsoSessionMeta) => SsoSessionMeta): Promise<void> {
+  /** Rewrites the meta file through `change`; `current` is the meta already read under the same lock, if any. */
+  async #updateMeta(change: (m: SsoSessionMeta) => SsoSessionMeta, current?: SsoSessionMeta): Promise<void> {
     try {
-      const next = change(await readMeta(this.metaPath));
+      const next = change(current ?? (await readMeta(this.metaPath)));
       await writeJsonAtomic(this.metaPath, next);
     } catch (err) {
       this.#o.logger?.warn(`aws-refresh-session: could not update ${this.metaPath}: ${errorMessage(err)}`);
@@ -284,7 +285,8 @@ export class SsoTokenManager {
           );
           return this.#identity({ token: next, expiresAt: parseCacheTime(next.expiresAt) as number });
         }
-        const before = await this.#prediction(again, await readMeta(this.metaPath));
+        const meta = await readMeta(this.metaPath);
+        const before = this.#prediction(again, meta);
         await this.#updateMeta((m) => {
           const updated: SsoSessionMeta = {
             ...m,
@@ -298,7 +300,7 @@ export class SsoTokenManager {
             updated.firstSeenAt = formatCacheTime(at);
           }
           return updated;
-        });
+        }, meta);
         return this.#identity({ token: next, expiresAt: parseCacheTime(next.expiresAt) as number });
       },
       {
@@ -599,7 +601,7 @@ export class SsoTokenManager {
     }
   }
 
-  async #prediction(r: ReadToken | undefined, meta: SsoSessionMeta): Promise<SsoSessionEnd | undefined> {
+  #prediction(r: ReadToken | undefined, meta: SsoSessionMeta): SsoSessionEnd | undefined {
     if (!r) return undefined;
     if (this.#endedToken !== undefined && meta.endedAt === undefined) {
       meta = { ...meta, endedAt: formatCacheTime(this.#now()) };
