@@ -14,26 +14,53 @@ export type RefreshSessionErrorCode =
   | "CLOSED"
   | "CONFIG_INVALID"
   | "PROFILE_NOT_FOUND"
-  | "SESSION_TOO_SHORT";
+  | "PROFILE_UNSUPPORTED"
+  | "SESSION_TOO_SHORT"
+  | "CERTIFICATE_INVALID"
+  | "CERTIFICATE_EXPIRED"
+  | "CERTIFICATE_UNTRUSTED"
+  | "KEY_MISMATCH"
+  | "KEY_PASSPHRASE"
+  | "PKCS11_FAILED"
+  | "PKCS11_PIN_INCORRECT"
+  | "IOT_THING_NOT_ATTACHED"
+  | "ACCESS_DENIED"
+  | "LOGIN_REQUIRED"
+  | "LOGIN_CACHE_INVALID";
 
 /** Context attached to an error; never holds a secret. */
 export interface RefreshSessionErrorContext {
   /** The credential source, e.g. `sts:arn:aws:iam::123456789012:role/etl`. */
-  source?: string;
+  source?: string | undefined;
   /** The profile in play, if any. */
-  profile?: string;
+  profile?: string | undefined;
   /** When the last credential expires or expired. */
-  expiration?: Date;
+  expiration?: Date | undefined;
 }
 
 /**
  * Codes whose message already says exactly what happened and what to run (an SSO session that needs a new login, a
- * broken SSO config or cache file): anything that wraps a failure (the refresh engine) hands these on as they are.
+ * broken SSO config or cache file, a profile or config file to fix, a certificate to renew, a key that does not
+ * match it, a wrong PIN): anything that wraps a failure (the refresh engine) hands these on as they are.
  */
 const ACTIONABLE_CODES: ReadonlySet<RefreshSessionErrorCode> = new Set<RefreshSessionErrorCode>([
   "SSO_LOGIN_REQUIRED",
   "SSO_CONFIG_INVALID",
   "SSO_CACHE_INVALID",
+  "CONFIG_INVALID",
+  "PROFILE_NOT_FOUND",
+  "PROFILE_UNSUPPORTED",
+  "CERTIFICATE_INVALID",
+  "CERTIFICATE_EXPIRED",
+  "CERTIFICATE_UNTRUSTED",
+  "KEY_MISMATCH",
+  "KEY_PASSPHRASE",
+  "PKCS11_FAILED",
+  "PKCS11_PIN_INCORRECT",
+  "IOT_THING_NOT_ATTACHED",
+  "ACCESS_DENIED",
+  "LOGIN_REQUIRED",
+  "LOGIN_CACHE_INVALID",
 ]);
 
 /**
@@ -72,31 +99,6 @@ export class RefreshSessionError extends Error {
   get actionable(): boolean {
     return ACTIONABLE_CODES.has(this.code);
   }
-}
-
-/** Renders a time for an error message: ISO string plus how far away it is, e.g. `2026-01-01T00:00:00.000Z (4m ago)`. */
-export function describeTime(when: Date | undefined, now: number = Date.now()): string {
-  if (!when) return "never";
-  const delta = when.getTime() - now;
-  const rel = formatDuration(Math.abs(delta));
-  return `${when.toISOString()} (${delta >= 0 ? `in ${rel}` : `${rel} ago`})`;
-}
-
-/** `90061000` → `1d1h1m1s`; sub-second values show as `0s`. */
-export function formatDuration(ms: number): string {
-  let s = Math.floor(ms / 1000);
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  let out = "";
-  if (d) out += `${d}d`;
-  if (h) out += `${h}h`;
-  if (m) out += `${m}m`;
-  if (s || !out) out += `${s}s`;
-  return out;
 }
 
 /** A short message for an unknown thrown value, safe to show (errors from this library never hold secrets). */

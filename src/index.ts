@@ -1,17 +1,20 @@
 export { RefreshSessionError } from "./errors.js";
 export type { RefreshSessionErrorCode, RefreshSessionErrorContext } from "./errors.js";
+export { refreshable, isRefreshable } from "./refresh/refreshable.js";
 export {
-  refreshable,
-  isRefreshable,
   DEFAULT_ADVISORY_MS,
   DEFAULT_MANDATORY_MS,
   DEFAULT_JITTER,
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_MAX_RETRY_MS,
-} from "./refresh/refreshable.js";
+  DEFAULT_SPREAD,
+  DEFAULT_SOURCE_TIMEOUT_MS,
+  DEFAULT_FIRST_FETCH_TIMEOUT_MS,
+} from "./refresh/options.js";
+export type { Clock, CredentialSource } from "./types.js";
 export type {
-  Clock,
-  CredentialSource,
+  EngineTimer,
+  EngineTimers,
   ExpiredEvent,
   RefreshEvent,
   RefreshFailedEvent,
@@ -20,8 +23,10 @@ export type {
   RefreshableCredentials,
   RefreshableEvents,
   RefreshableOptions,
-} from "./refresh/refreshable.js";
+} from "./refresh/types.js";
 export { redactKeyId } from "./refresh/redact.js";
+export { isRetryableSourceError } from "./refresh/retryable.js";
+export type { RecoveryCoordinator, FreshCredential } from "./refresh/recoveryCoordinator.js";
 export { RefreshableSession } from "./session/RefreshableSession.js";
 export type {
   CallerIdentity,
@@ -31,16 +36,40 @@ export type {
   SessionEvents,
   SessionMetrics,
 } from "./session/RefreshableSession.js";
+export { fromProfile } from "./profiles/fromProfile.js";
+export type { ProfileDescription, ProfileSource } from "./profiles/fromProfile.js";
+export type { ProfileInit, ProfileKind, ProfileMfaOptions } from "./profiles/types.js";
+export { loadAwsConfig, resolveConfigPaths } from "./config/awsConfig.js";
+export type { AwsConfigInit, AwsConfigPaths, LoadedAwsConfig, ProfileSection } from "./config/awsConfig.js";
+export { fromCredentialProcess } from "./sources/process.js";
+export type { CredentialProcessInit, CredentialProcessSource } from "./sources/process.js";
+export { fromEnvironment } from "./sources/environment.js";
 export type {
   CustomMethodOptions,
   MethodOptions,
+  ProfileMethodOptions,
   ProviderMethodOptions,
-  SessionEnd,
-  SourceStatusItem,
   SsoMethodOptions,
   StsMethodOptions,
   WebIdentityMethodOptions,
+  IotMethodOptions,
+  RolesAnywhereMethodOptions,
+  LoginMethodOptions,
 } from "./session/methods.js";
+export type {
+  CertificateExpiring,
+  CertificateSessionEnd,
+  LoginCompleted,
+  LoginSessionEnd,
+  LoginSessionEnding,
+  MfaSessionEnd,
+  SessionEnd,
+  SessionEndBase,
+  SourceEmitter,
+  SourceEvents,
+  SourceDescription,
+  SourceStatusItem,
+} from "./types.js";
 export { DEFAULT_CLIENT_CACHE_SIZE } from "./session/clientCache.js";
 export { fromAssumeRole, DEFAULT_STS_REGION, DEFAULT_MFA_SESSION_DURATION_SECONDS } from "./sources/sts.js";
 export type { AssumeRoleInit, AssumeRoleParams, AssumeRoleSource, MfaOptions } from "./sources/sts.js";
@@ -51,6 +80,20 @@ export type { WebIdentityInit } from "./sources/web-identity.js";
 export { fromCustom } from "./sources/custom.js";
 export type { CustomCredentials, CustomSourceFunction } from "./sources/custom.js";
 export { fromProvider } from "./sources/provider.js";
+export { fromIotCertificate, DEFAULT_IOT_TIMEOUT_MS } from "./sources/iot.js";
+export type { IotCertificateInit, IotCertificateSource } from "./sources/iot.js";
+export {
+  fromRolesAnywhere,
+  rolesAnywhereInitFromArgv,
+  isSigningHelperCommand,
+  DEFAULT_ROLES_ANYWHERE_DURATION_SECONDS,
+  DEFAULT_ROLES_ANYWHERE_TIMEOUT_MS,
+} from "./sources/roles-anywhere.js";
+export type { RolesAnywhereArgvSecrets, RolesAnywhereInit, RolesAnywhereSource } from "./sources/roles-anywhere.js";
+export type { CertificateMaterialInit } from "./certs/certificateMaterial.js";
+export type { Pkcs11CertificateOptions, Pkcs11KeyOptions } from "./certs/pkcs11Options.js";
+export { parsePkcs11Uri } from "./certs/pkcs11Uri.js";
+export type { Pkcs11Uri } from "./certs/pkcs11Uri.js";
 export {
   startCredentialServer,
   DEFAULT_SERVER_ADVISORY_MS,
@@ -86,8 +129,8 @@ export {
   getClockSkewPlugin,
 } from "./middleware/clockSkewMiddleware.js";
 export type { ClientPlugin } from "./middleware/clientPlugin.js";
-export { ClockSkew, DEFAULT_CLOCK_SKEW_THRESHOLD_MS } from "./session/clockSkew.js";
-export type { ClockSkewEvent, ClockSkewOptions } from "./session/clockSkew.js";
+export { ClockSkew, DEFAULT_CLOCK_SKEW_THRESHOLD_MS } from "./middleware/clockSkew.js";
+export type { ClockSkewEvent, ClockSkewOptions } from "./middleware/clockSkew.js";
 export {
   presignWithCredentials,
   presignedUrlExpiry,
@@ -102,6 +145,15 @@ export {
   DEFAULT_SSO_LOGIN_BEFORE_MS,
 } from "./sources/sso.js";
 export type { SsoInit, SsoSource } from "./sources/sso.js";
+export {
+  fromLogin,
+  DEFAULT_LOGIN_SESSION_DURATION_MS,
+  DEFAULT_LOGIN_WARN_BEFORE_MS,
+  DEFAULT_LOGIN_LOCK_WAIT_MS,
+} from "./sources/login.js";
+export type { LoginInit, LoginSource } from "./sources/login.js";
+export { loginCacheDir, loginCachePath } from "./sources/loginCache.js";
+export type { LoginTokenFile } from "./sources/loginCache.js";
 export { loadSsoConfig, SSO_SESSION_DURATION_CONFIG_KEY } from "./sso/config.js";
 export type { SsoConfig, SsoConfigInit } from "./sso/config.js";
 export {
@@ -115,6 +167,10 @@ export {
 export type { SsoTokenFile, SsoRegistrationFile } from "./sso/cache.js";
 export { deviceLogin, DEFAULT_SSO_REGISTRATION_SCOPES } from "./sso/login.js";
 export type { DeviceLoginOptions, DeviceLoginResult, DeviceAuthorizationPrompt } from "./sso/login.js";
+export { pkceLogin, DEFAULT_PKCE_LOGIN_TIMEOUT_MS } from "./sso/pkce.js";
+export type { PkceLoginOptions, PkceLoginResult, AuthorizationCodePrompt } from "./sso/pkce.js";
+export type { SsoLoginResult } from "./sso/loginToken.js";
+export { canOpenBrowser, openBrowser } from "./sso/browser.js";
 export { ssoNotifyEnv, DEFAULT_SSO_NOTIFY_TIMEOUT_MS } from "./sso/notify.js";
 export type { SsoLoginRequired, SsoNotify } from "./sso/notify.js";
 export { predictSsoSessionEnd, DEFAULT_SSO_SESSION_DURATION_MS } from "./sso/session-end.js";

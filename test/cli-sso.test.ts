@@ -8,6 +8,8 @@ import { interopAvailable } from "./helpers/interop.js";
 import { loadSsoConfig, type SsoConfig } from "../src/sso/config.js";
 import { tokenPathFor } from "../src/sso/login.js";
 import { ssoSessionConfig, ssoWorld, type SsoWorld } from "./helpers/sso.js";
+import { waitFor, waitForFile } from "./helpers/wait.js";
+import { formatCacheTime } from "../src/sso/cache.js";
 
 // The CLI's commands that serve credentials (exec, serve, credential-process, status), each with an SSO profile,
 // against the emulator's SSO-OIDC and portal, run as the user runs them: `node dist/cli.js …` in a temporary HOME.
@@ -39,9 +41,9 @@ if (action === "approve") {
 `;
 
 /**
- * A Node child using the SDK's own container provider: S3 calls for CHILD_SECONDS. At its first failure it writes
- * CHILD_FAILED and keeps trying; once a call works again it stops. Exit 0: never failed, or failed and recovered;
- * 3: failed and never recovered.
+ * A Node child using the SDK's own container provider: S3 calls for at most CHILD_SECONDS. After its 6th call it
+ * writes CHILD_WORKING; at its first failure it writes CHILD_FAILED (the calls made, one line) and keeps trying; once a
+ * call works again it stops. Exit 0: never failed, or failed and recovered; 3: failed and never recovered.
  */
 const NODE_CHILD = `
 import { writeFileSync } from "node:fs";
@@ -55,9 +57,10 @@ while (Date.now() < until && !recovered) {
   try {
     await s3.send(new ListBucketsCommand({}));
     calls++;
+    if (calls === 6 && error === null) writeFileSync(process.env.CHILD_WORKING, calls + "\\n");
     recovered = error !== null;
   } catch (err) {
-    if (error === null) writeFileSync(process.env.CHILD_FAILED, String(calls));
+    if (error === null) writeFileSync(process.env.CHILD_FAILED, calls + "\\n");
     error ??= String(err && err.message);
   }
   await new Promise((r) => setTimeout(r, 50));
@@ -184,6 +187,10 @@ describe.skipIf(!boto3.ok)("exec --profile <sso>: a boto3 job across token refre
     w.oidc.setSessionDuration(3600);
 
     const serverToken = join(w.home, "server-token");
+    // The job runs until the first session has ended and every role credential issued under it has expired, so its
+    // calls from then on can only work with the re-login's; then the test tells it to stop.
+    const stop = join(w.home, "child-stop");
+    let watching: Promise<void> = Promise.resolve();
     const r = await runCli(
       [
         "exec",
@@ -199,14 +206,28 @@ describe.skipIf(!boto3.ok)("exec --profile <sso>: a boto3 job across token refre
       {
         env: {
           ...env,
-          CHILD_SECONDS: "12",
+          CHILD_SECONDS: "60",
+          CHILD_UNTIL_KEYS: "3",
+          CHILD_UNTIL_CALLS: "102",
+          CHILD_STOP_FILE: stop,
           CHILD_BUCKET: "sso-job",
           // botocore's 15-minute window opens a quarter of a lifetime before expiry, as on a 1-hour credential.
           CHILD_CLOCK_SHIFT_SECONDS: String(-(900 - LIFETIME / 4)),
         },
-        timeoutMs: 50_000,
+        timeoutMs: 80_000,
+        onStart: () => {
+          watching = waitFor(
+            () => {
+              const [first, second] = w.oidc.sessions();
+              return second && w.emu.now() > first!.endsAt.getTime() + (LIFETIME + 1) * 1000;
+            },
+            { what: "the re-login, and the first session's role credentials to expire", timeoutMs: 60_000 },
+          ).then(() => writeFileSync(stop, ""));
+          watching.catch(() => {}); // awaited below, once the child is done
+        },
       },
     );
+    await watching;
     const all = secrets.stop();
     expect(r.stderr).not.toMatch(/Traceback/);
     expect(r.code, r.stderr).toBe(0);
@@ -241,7 +262,7 @@ describe.skipIf(!boto3.ok)("exec --profile <sso>: a boto3 job across token refre
       ...all,
       bearer,
     ]);
-  }, 60_000);
+  }, 90_000);
 });
 
 describe("status --profile <sso>", () => {
@@ -287,7 +308,9 @@ describe("status --profile <sso>", () => {
     expect(tooLong.stdout).toMatch(/--require\s+9h: NOT MET/);
     expect(tooLong.stdout).toMatch(/Profile "ml" cannot keep credentials valid for 9h: login at .*, 1h\S* short/);
     // A session lasts 8h here: a new login cannot help; the way out is named.
-    expect(tooLong.stdout).toMatch(/No IAM Identity Center session lasts 9h here \(the session duration is 8h\)/);
+    expect(tooLong.stdout).toMatch(
+      /No IAM Identity Center session lasts 9h here \(the session duration is 8h, as aws_refresh_sso_session_duration states\)/,
+    );
     expect(tooLong.stdout).toMatch(/--notify CMD/);
     const tooLongJson = JSON.parse(
       (await runCli(["status", "--profile", "ml", "--require", "9h", "--json"], { env })).stdout,
@@ -315,7 +338,7 @@ describe("status --profile <sso>", () => {
       [text, json, tooLong, fits, shared, sharedText].map((o) => o.stdout + o.stderr).join("\n"),
       secrets.stop(),
     );
-  }, 30_000);
+  }, 90_000);
 });
 
 describe("exec --require with an SSO profile", () => {
@@ -364,7 +387,7 @@ describe("exec --require with an SSO profile", () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(existsSync(marker)).toBe(true);
     expect(ok.stderr).toMatch(/--require 7h: ok \(login at .*\)/);
-  }, 30_000);
+  }, 90_000);
 });
 
 describe("serve and credential-process with an SSO profile", () => {
@@ -438,19 +461,19 @@ describe("serve and credential-process with an SSO profile", () => {
       cp.stdout,
       all.filter((s) => s !== printed.SecretAccessKey && s !== printed.SessionToken),
     );
-  }, 30_000);
+  }, 90_000);
 });
 
 describe("exec --profile <sso>: the role credentials run out with no login approved", () => {
   it("the child gets a failure, exec's stderr says which profile needs a login and what to run; a login elsewhere ends it", async () => {
     const w = await mlWorld({
       emulator: { credentialLifetimeSeconds: 3 },
-      sso: { accessTokenLifetimeSeconds: 2, sessionDurationSeconds: 3 },
+      sso: { accessTokenLifetimeSeconds: 2 },
     });
     await w.login("ml");
-    w.oidc.setSessionDuration(3600); // the next login lasts
     const secrets = secretCollector(w);
     const log = join(w.home, "notify.log");
+    const working = join(w.home, "child-working");
     const failed = join(w.home, "child-failed");
     let loggedIn: Promise<unknown> = Promise.resolve();
     const r = await runCli(
@@ -469,18 +492,19 @@ describe("exec --profile <sso>: the role credentials run out with no login appro
         NODE_CHILD,
       ],
       {
-        env: cliEnv(w, { CHILD_SECONDS: "30", CHILD_FAILED: failed }),
-        timeoutMs: 50_000,
+        env: cliEnv(w, { CHILD_SECONDS: "60", CHILD_WORKING: working, CHILD_FAILED: failed }),
+        timeoutMs: 80_000,
         onStart: () => {
-          // Once the child has seen a failure, the user logs in with another tool.
           loggedIn = (async () => {
-            const deadline = Date.now() + 40_000;
-            while (!existsSync(failed)) {
-              if (Date.now() > deadline) throw new Error("the child never saw a failure");
-              await new Promise((res) => setTimeout(res, 100));
-            }
+            // Once the job is working, the session ends (its duration, or an administrator) long before the 8h the
+            // user stated; nobody approves the login offered.
+            await waitForFile(working, { what: "the child's first calls", timeoutMs: 60_000 });
+            w.oidc.endAllSessions();
+            // Once the child has seen a failure, the user logs in with another tool.
+            await waitForFile(failed, { what: "the child's first failure", timeoutMs: 60_000 });
             await w.login("ml");
           })();
+          loggedIn.catch(() => {}); // awaited below, once exec is done
         },
       },
     );
@@ -503,15 +527,19 @@ describe("exec --profile <sso>: the role credentials run out with no login appro
     expect(r.code, r.stderr).toBe(0);
     expect(w.oidc.sessions()).toHaveLength(2);
     expectNoSecret(r.stdout + r.stderr + readFileSync(log, "utf8"), secrets.stop());
-  }, 60_000);
+  }, 100_000);
 });
 describe("a profile whose SSO session has ended before the command starts", () => {
   it("status and credential-process say what to run at once; exec shows the login, waits for it, then runs", async () => {
+    // 1-second access tokens, as before this test stopped sleeping for one to expire: with them, the new login's role
+    // credentials come late enough for exec's "login picked up" line (see the report: that line races the command's
+    // start in src/sso/manager.ts#loginDone, which releases the waiters before it emits sso-login-completed).
     const w = await mlWorld({ sso: { accessTokenLifetimeSeconds: 1 } });
     await w.login("ml");
-    // Logged in "yesterday": the session is over and its token has expired.
+    // Logged in "yesterday": the session is over and its token has expired (an hour ago, by the cache).
     w.oidc.endAllSessions();
-    await new Promise((r) => setTimeout(r, 1_200));
+    const cached = JSON.parse(readFileSync(tokenFile(w), "utf8")) as Record<string, unknown>;
+    writeFileSync(tokenFile(w), JSON.stringify({ ...cached, expiresAt: formatCacheTime(Date.now() - 3_600_000) }));
     const env = cliEnv(w);
 
     // One-shot commands do not start a device flow nobody may see (botocore captures credential_process's stderr).
@@ -555,8 +583,8 @@ describe("a profile whose SSO session has ended before the command starts", () =
     expect(r.stderr).toMatch(
       /aws-refresh exec: IAM Identity Center login needed for profile ml \(session-ended\): open http:\/\/127\.0\.0\.1:\d+\/device\?user_code=[A-Z-]+ and confirm code [A-Z-]+ before \S+; waiting up to 10m/,
     );
-    expect(r.stderr).toContain("IAM Identity Center login picked up for profile ml");
+    expect(r.stderr, r.stderr).toContain("IAM Identity Center login picked up for profile ml");
     expect(existsSync(marker)).toBe(true);
     expect(w.oidc.sessions()).toHaveLength(2);
-  }, 40_000);
+  }, 90_000);
 });

@@ -42,7 +42,7 @@ async function assume(lifetime?: number): Promise<AwsCredentialIdentity> {
       accessKeyId: c.AccessKeyId!,
       secretAccessKey: c.SecretAccessKey!,
       sessionToken: c.SessionToken!,
-      expiration: c.Expiration,
+      expiration: c.Expiration!,
     };
   } finally {
     emu.setCredentialLifetime(3600);
@@ -84,17 +84,24 @@ describe("emulator: signatures and credentials", () => {
   it("issues credentials as short as 1 s and answers ExpiredToken once they are dead", async () => {
     const creds = await assume(1);
     expect(creds.expiration!.getTime() - Date.now()).toBeLessThanOrEqual(2000);
+    // While it lives it works: AWS's clock is held 10 s back, so a slow machine cannot outlive the credential first.
+    emu.setClockOffset(-10_000);
     await sts(creds).send(new GetCallerIdentityCommand({}));
-    await new Promise((r) => setTimeout(r, creds.expiration!.getTime() - Date.now() + 50));
-    await expect(sts(creds).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
-      name: "ExpiredToken",
-      message: "The security token included in the request is expired",
-      $metadata: { httpStatusCode: 400 },
-    });
-    await expect(s3(creds).send(new ListObjectsV2Command({ Bucket: "sig" }))).rejects.toMatchObject({
-      name: "ExpiredToken",
-      message: "The provided token has expired.",
-    });
+    // AWS's clock passes the expiry, instead of the test waiting for it.
+    emu.setClockOffset(creds.expiration!.getTime() - Date.now() + 50);
+    try {
+      await expect(sts(creds).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+        name: "ExpiredToken",
+        message: "The security token included in the request is expired",
+        $metadata: { httpStatusCode: 400 },
+      });
+      await expect(s3(creds).send(new ListObjectsV2Command({ Bucket: "sig" }))).rejects.toMatchObject({
+        name: "ExpiredToken",
+        message: "The provided token has expired.",
+      });
+    } finally {
+      emu.setClockOffset(0);
+    }
   });
 
   it("revoke() kills a credential before its stated expiry", async () => {
@@ -278,10 +285,112 @@ describe("emulator: faults", () => {
     expect(emu.calls("sts:GetCallerIdentity")).toBe(before + 1);
   });
 
+  it("an `expired` fault issues credentials that expired before they were issued, only on its own calls", async () => {
+    const remove = emu.fault("sts:AssumeRole", { expired: true, times: 1 });
+    const [dead, alive] = await Promise.all([assume(), assume()]);
+    remove();
+    const expirations = [dead, alive].map((c) => c.expiration!.getTime()).sort((a, b) => a - b);
+    expect(expirations[0]).toBeLessThan(emu.now());
+    expect(expirations[1]).toBeGreaterThan(emu.now() + 3_000_000);
+    const expired = [dead, alive].find((c) => c.expiration!.getTime() < emu.now())!;
+    await expect(sts(expired).send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: "ExpiredToken" });
+  });
+
   it("refuses bad options", async () => {
     expect(() => emu.fault("AssumeRole", {})).toThrow(/`operation`/);
     expect(() => emu.fault("sts:AssumeRole", { probability: 2 })).toThrow(/`spec.probability`/);
     await expect(startEmulator({ credentialLifetimeSeconds: 0 })).rejects.toThrow(/`credentialLifetimeSeconds`/);
+  });
+});
+
+describe("emulator: quotas", () => {
+  const ROLE = "arn:aws:iam::123456789012:role/quota";
+  const assumeOnce = (): Promise<string> =>
+    sts(emu.rootCredentials)
+      .send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: "quota" }))
+      .then(
+        () => "ok",
+        (e: Error & { $metadata?: { httpStatusCode?: number } }) => `${e.name}/${e.$metadata?.httpStatusCode}`,
+      );
+
+  it("a token bucket per operation: burst calls pass, the rest get STS's Throttling in STS's XML, refilled at rate", async () => {
+    // A slow refill (one call per 10 s), so the test's own running time barely refills it.
+    const remove = emu.quota("sts:AssumeRole", { rate: 0.1, burst: 3 });
+    try {
+      const before = emu.throttled("sts:AssumeRole");
+      const results = await Promise.all(Array.from({ length: 5 }, assumeOnce));
+      expect(results.filter((r) => r === "ok")).toHaveLength(3);
+      expect(results.filter((r) => r === "Throttling/400")).toHaveLength(2);
+      expect(emu.throttled("sts:AssumeRole") - before).toBe(2);
+      // The exact answer AWS gives: Query-protocol XML, Sender fault.
+      const raw = await fetch(emu.url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "Action=AssumeRole&Version=2011-06-15",
+      });
+      expect(raw.status).toBe(400);
+      expect(await raw.text()).toMatch(
+        /<ErrorResponse xmlns="https:\/\/sts.amazonaws.com\/doc\/2011-06-15\/">\s*<Error>\s*<Type>Sender<\/Type>\s*<Code>Throttling<\/Code>\s*<Message>Rate exceeded<\/Message>\s*<\/Error>\s*<RequestId>[0-9a-f-]{36}<\/RequestId>/,
+      );
+      // Ten seconds at 0.1/s refill one call (the emulator's clock: its offset moves it, no sleeping).
+      emu.setClockOffset(10_000);
+      expect(await assumeOnce()).toBe("ok");
+      expect(await assumeOnce()).toBe("Throttling/400");
+      // Other operations are not limited by it.
+      await expect(sts(emu.rootCredentials).send(new GetCallerIdentityCommand({}))).resolves.toBeDefined();
+    } finally {
+      remove();
+      emu.setClockOffset(0);
+    }
+    expect(await assumeOnce()).toBe("ok");
+  });
+
+  it("S3 answers SlowDown 503, the SSO portal TooManyRequestsException 429; set from options or at run time", async () => {
+    const q = await startEmulator({ quotas: { "s3:ListObjectsV2": { rate: 1, burst: 1 } } });
+    try {
+      const { addSsoServices } = await import("../src/testing.js");
+      addSsoServices(q);
+      const client = new S3Client({
+        region,
+        endpoint: q.url,
+        forcePathStyle: true,
+        credentials: q.rootCredentials,
+        maxAttempts: 1,
+      });
+      await client.send(new CreateBucketCommand({ Bucket: "q" }));
+      await client.send(new ListObjectsV2Command({ Bucket: "q" }));
+      await expect(client.send(new ListObjectsV2Command({ Bucket: "q" }))).rejects.toMatchObject({
+        name: "SlowDown",
+        $metadata: { httpStatusCode: 503 },
+      });
+      q.quota("sso:GetRoleCredentials", { rate: 1, burst: 1 });
+      const portal = (): Promise<Response> =>
+        fetch(`${q.url}/federation/credentials?account_id=123456789012&role_name=ReadOnlyAccess`, {
+          headers: { "x-amz-sso_bearer_token": "nope" },
+        });
+      expect((await portal()).status).toBe(401); // the first call passes the quota (and is refused for its token)
+      const throttled = await portal();
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get("x-amzn-errortype")).toBe("TooManyRequestsException");
+      expect(q.throttled()).toBe(2);
+      q.clearQuotas();
+      expect((await portal()).status).toBe(401);
+      client.destroy();
+    } finally {
+      await q.close();
+    }
+  });
+
+  it("refuses bad quotas naming the field; parses the CLI's --quota text", async () => {
+    const { parseQuota } = await import("../src/testing.js");
+    expect(() => emu.quota("AssumeRole", { rate: 1 })).toThrow(/`operation`/);
+    expect(() => emu.quota("sts:AssumeRole", { rate: 0 })).toThrow(/`quota.rate`/);
+    expect(() => emu.quota("sts:AssumeRole", { rate: 5, burst: 0.5 })).toThrow(/`quota.burst`/);
+    await expect(startEmulator({ quotas: { "sts:AssumeRole": { rate: -1 } } })).rejects.toThrow(/`quota.rate`/);
+    expect(parseQuota("sts:AssumeRole=25")).toEqual({ operation: "sts:AssumeRole", spec: { rate: 25 } });
+    expect(parseQuota("sts:AssumeRole=25:50")).toEqual({ operation: "sts:AssumeRole", spec: { rate: 25, burst: 50 } });
+    expect(() => parseQuota("AssumeRole=25")).toThrow(/OPERATION=RATE\[:BURST\]/);
+    expect(() => parseQuota("sts:AssumeRole=0")).toThrow(/`quota.rate`/);
   });
 });
 

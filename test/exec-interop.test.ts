@@ -1,17 +1,9 @@
-import {
-  CreateAccessKeyCommand,
-  CreateRoleCommand,
-  CreateUserCommand,
-  IAMClient,
-  PutRolePolicyCommand,
-  PutUserPolicyCommand,
-} from "@aws-sdk/client-iam";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../src/testing.js";
 import { awsConfigDir, cleanEnv, ensureBuilt, ROOT, runCli, ROOT_PROFILE } from "./helpers/cli.js";
 import { interopAvailable } from "./helpers/interop.js";
-import { startMoto, type Moto } from "./helpers/moto.js";
+import { startMotoAccount, type Moto } from "./helpers/moto.js";
 
 const boto3 = interopAvailable("boto3");
 const moto = interopAvailable("moto");
@@ -27,7 +19,8 @@ describe.skipIf(!boto3.ok)("exec: a boto3 job over many rotations", () => {
   // botocore's 15-minute window is fixed; the child's credential clock is moved back by 15 min - 1.25 s so that window
   // opens a quarter of a lifetime (1.25 s) before expiry, as 15 minutes is a quarter of a 1-hour credential.
   const LIFETIME = 5;
-  const SECONDS = 28;
+  // The child stops after 6 credentials (5 rotations) and 200 calls; this is only its deadline.
+  const SECONDS = 75;
   let emu: Emulator;
 
   beforeAll(async () => {
@@ -47,10 +40,12 @@ describe.skipIf(!boto3.ok)("exec: a boto3 job over many rotations", () => {
         ...env,
         AWS_ENDPOINT_URL: emu.url,
         CHILD_SECONDS: String(SECONDS),
+        CHILD_UNTIL_KEYS: "6",
+        CHILD_UNTIL_CALLS: "202",
         CHILD_BUCKET: "rotation",
         CHILD_CLOCK_SHIFT_SECONDS: String(-(900 - LIFETIME / 4)),
       }),
-      timeoutMs: 90_000,
+      timeoutMs: 100_000,
     });
     expect(r.stderr).not.toMatch(/Traceback/);
     expect(r.code).toBe(0);
@@ -65,38 +60,16 @@ describe.skipIf(!boto3.ok)("exec: a boto3 job over many rotations", () => {
     expect(out.served).toBeGreaterThanOrEqual(out.keys);
     expect(out.served).toBeLessThanOrEqual(out.keys + 3);
     expect(out.served).toBeLessThanOrEqual(rotations + 3);
-  }, 90_000);
+  }, 120_000);
 });
 
 describe.skipIf(!boto3.ok || !moto.ok)("exec: boto3 against moto_server (third-party signature checks)", () => {
   let server: Moto;
   let keys: { id: string; secret: string };
-  const ALLOW = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
-  const TRUST = JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }],
-  });
-
   beforeAll(async () => {
-    server = await startMoto(3);
-    const anon = new IAMClient({
-      region: "us-east-1",
-      endpoint: server.url,
-      credentials: { accessKeyId: "AKIAANON", secretAccessKey: "anon" },
-    });
-    await anon.send(new CreateUserCommand({ UserName: "exec" }));
-    const key = await anon.send(new CreateAccessKeyCommand({ UserName: "exec" }));
-    await anon.send(new PutUserPolicyCommand({ UserName: "exec", PolicyName: "all", PolicyDocument: ALLOW }));
-    anon.destroy();
-    keys = { id: key.AccessKey!.AccessKeyId!, secret: key.AccessKey!.SecretAccessKey! };
-    const iam = new IAMClient({
-      region: "us-east-1",
-      endpoint: server.url,
-      credentials: { accessKeyId: keys.id, secretAccessKey: keys.secret },
-    });
-    await iam.send(new CreateRoleCommand({ RoleName: "etl", AssumeRolePolicyDocument: TRUST }));
-    await iam.send(new PutRolePolicyCommand({ RoleName: "etl", PolicyName: "all", PolicyDocument: ALLOW }));
-    iam.destroy();
+    const account = await startMotoAccount({ user: "exec", roles: ["etl"] });
+    server = account.server;
+    keys = { id: account.userKeys.accessKeyId, secret: account.userKeys.secretAccessKey };
   }, 60_000);
 
   afterAll(async () => {
@@ -110,12 +83,19 @@ describe.skipIf(!boto3.ok || !moto.ok)("exec: boto3 against moto_server (third-p
         "role_session_name = moto-exec\nregion = us-east-1\n",
     );
     const r = await runCli(["exec", "--profile", "etl", "--", "python3", CHILD], {
-      env: cleanEnv({ ...env, AWS_ENDPOINT_URL: server.url, CHILD_SECONDS: "2", CHILD_BUCKET: "moto-exec" }),
+      env: cleanEnv({
+        ...env,
+        AWS_ENDPOINT_URL: server.url,
+        CHILD_SECONDS: "40",
+        CHILD_UNTIL_CALLS: "12",
+        CHILD_BUCKET: "moto-exec",
+      }),
+      timeoutMs: 80_000,
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("assumed-role/etl/moto-exec");
     const out = JSON.parse(r.stdout.trim().split("\n").at(-1) as string);
     expect(out).toMatchObject({ errors: 0, keys: 1, served: 1 });
     expect(out.calls).toBeGreaterThan(10);
-  }, 60_000);
+  }, 90_000);
 });

@@ -1,29 +1,12 @@
-import {
-  CreateAccessKeyCommand,
-  CreateUserCommand,
-  IAMClient,
-  PutUserPolicyCommand,
-  CreateRoleCommand,
-  PutRolePolicyCommand,
-} from "@aws-sdk/client-iam";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RefreshableSession } from "../src/session/RefreshableSession.js";
 import { interopAvailable } from "./helpers/interop.js";
-import { startMoto, type Moto } from "./helpers/moto.js";
+import { startMotoAccount, type Moto } from "./helpers/moto.js";
 
 // A third party (moto, with IAM auth on) checks our SigV4 signatures and STS session tokens.
 const moto = interopAvailable("moto");
-const ALLOW_ALL = JSON.stringify({
-  Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
-});
-const TRUST = JSON.stringify({
-  Version: "2012-10-17",
-  Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }],
-});
-
 describe.skipIf(!moto.ok)("STS source against moto_server with IAM auth on", () => {
   let server: Moto;
   let userKeys: { accessKeyId: string; secretAccessKey: string };
@@ -31,22 +14,7 @@ describe.skipIf(!moto.ok)("STS source against moto_server with IAM auth on", () 
 
   beforeAll(async () => {
     // Three unauthenticated calls create a user with a key and an allow-all policy; then moto checks everything.
-    server = await startMoto(3);
-    const anon = new IAMClient({
-      region,
-      endpoint: server.url,
-      credentials: { accessKeyId: "AKIAANON", secretAccessKey: "anon" },
-    });
-    await anon.send(new CreateUserCommand({ UserName: "ci" }));
-    const key = await anon.send(new CreateAccessKeyCommand({ UserName: "ci" }));
-    await anon.send(new PutUserPolicyCommand({ UserName: "ci", PolicyName: "all", PolicyDocument: ALLOW_ALL }));
-    anon.destroy();
-    userKeys = { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
-    // From here on moto authenticates: creating the role is itself a signed call with the user's key.
-    const iam = new IAMClient({ region, endpoint: server.url, credentials: userKeys });
-    await iam.send(new CreateRoleCommand({ RoleName: "etl", AssumeRolePolicyDocument: TRUST }));
-    await iam.send(new PutRolePolicyCommand({ RoleName: "etl", PolicyName: "all", PolicyDocument: ALLOW_ALL }));
-    iam.destroy();
+    ({ server, userKeys } = await startMotoAccount({ user: "ci", roles: ["etl"] }));
   }, 60_000);
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -13,7 +13,7 @@ const root = resolve(__dirname, "..");
 
 beforeAll(async () => {
   // `npm test` builds first; a lone `vitest run` of this file builds if dist/ is missing.
-  if (!existsSync(join(root, "dist/index.cjs")) || !existsSync(join(root, "dist/index.js"))) {
+  if (!existsSync(join(root, "dist/telemetry.cjs")) || !existsSync(join(root, "dist/index.js"))) {
     await run("npx", ["tsup"], { cwd: root });
   }
 }, 120_000);
@@ -51,6 +51,39 @@ describe("package", () => {
     for (const f of ["dist/index.d.ts", "dist/index.d.cts", "dist/testing.d.ts", "dist/testing.d.cts"]) {
       expect(existsSync(join(root, f))).toBe(true);
     }
+  });
+
+  it("ships the telemetry entry, ESM and CommonJS, and the main entries never import @opentelemetry/api", async () => {
+    const dir = consumer();
+    const probe = `JSON.stringify({ keys: Object.keys(t).sort(), ok: typeof t.instrumentSession === "function" })`;
+    writeFileSync(join(dir, "t.mjs"), `import * as t from "aws-refresh-session/telemetry"; console.log(${probe});`);
+    writeFileSync(join(dir, "t.cjs"), `const t = require("aws-refresh-session/telemetry"); console.log(${probe});`);
+    const esm = JSON.parse((await run(process.execPath, ["t.mjs"], { cwd: dir })).stdout);
+    const cjs = JSON.parse((await run(process.execPath, ["t.cjs"], { cwd: dir })).stdout);
+    expect(esm.ok).toBe(true);
+    expect(cjs.keys).toEqual(esm.keys);
+    expect(esm.keys).toEqual(expect.arrayContaining(["instrumentCredentialServer", "instrumentRefreshable"]));
+    // Only the telemetry entry refers to the peer dependency; the others run without it being installed.
+    for (const f of ["index.js", "index.cjs", "testing.js", "testing.cjs", "cli.js", "cli.cjs"]) {
+      expect(readFileSync(join(root, "dist", f), "utf8")).not.toContain("@opentelemetry");
+    }
+    expect(readFileSync(join(root, "dist/telemetry.cjs"), "utf8")).toContain('require("@opentelemetry/api")');
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(pkg.peerDependenciesMeta["@opentelemetry/api"]).toEqual({ optional: true });
+    expect(pkg.dependencies["@opentelemetry/api"]).toBeUndefined();
+  });
+
+  it("engines names the Node majors CI tests: the machine's and .ci/run's extra versions", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    const engines = [...String(pkg.engines.node).matchAll(/\^(\d+)\.0\.0/g)].map((m) => Number(m[1]));
+    const ci = /^EXTRA_NODE_VERSIONS="([\d ]+)"$/m.exec(readFileSync(join(root, ".ci/run"), "utf8"));
+    const extra = (ci?.[1] ?? "").split(" ").map(Number);
+    expect(pkg.engines.node).toBe(engines.map((v) => `^${v}.0.0`).join(" || "));
+    expect(extra.length).toBeGreaterThan(0);
+    // Every extra version is in engines, and engines has one more: the machine's own, which runs `npm test`.
+    expect(engines.filter((v) => !extra.includes(v))).toHaveLength(1);
+    expect(extra.every((v) => engines.includes(v))).toBe(true);
+    expect(engines).toContain(Number(process.versions.node.split(".")[0]));
   });
 
   it("close() lets the process exit on its own, timers and all", async () => {
@@ -97,8 +130,8 @@ describe("SDK integration", () => {
       return {
         accessKeyId: c.AccessKeyId!,
         secretAccessKey: c.SecretAccessKey!,
-        sessionToken: c.SessionToken,
-        expiration: c.Expiration,
+        sessionToken: c.SessionToken!,
+        expiration: c.Expiration!,
       };
     });
     const s3 = new S3Client({ region: "us-east-1", endpoint: emu.url, forcePathStyle: true, credentials: creds });

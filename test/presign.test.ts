@@ -25,18 +25,21 @@ const s3Of = (s: RefreshableSession): S3Client => fx.s3(s);
 const get = (): GetObjectCommand => new GetObjectCommand({ Bucket: BUCKET, Key: "k" });
 const keyIn = (url: string): string =>
   decodeURIComponent(new URL(url).searchParams.get("X-Amz-Credential")!).split("/")[0]!;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 describe("session.presign()", () => {
   it("signs a URL that works, with expiresAt read from the URL when the credential outlives it", async () => {
     const s = session();
+    const before = Date.now();
     const { url, expiresAt, expiresIn, capped, credentialExpiration } = await s.presign(s3Of(s), get(), {
       expiresIn: 60,
     });
+    const after = Date.now();
     expect(capped).toBe(false);
     expect(expiresIn).toBe(60);
     expect(expiresAt.getTime()).toBe(presignedUrlExpiry(url).getTime());
-    expect(Math.abs(expiresAt.getTime() - (Date.now() + 60_000))).toBeLessThan(2_000);
+    // 60 s from when it was signed (within 2 s: whole seconds, and the clock-skew estimate), however long that took.
+    expect(expiresAt.getTime()).toBeGreaterThan(before + 60_000 - 2_000);
+    expect(expiresAt.getTime()).toBeLessThan(after + 60_000 + 2_000);
     expect(credentialExpiration!.getTime()).toBeGreaterThan(expiresAt.getTime());
     const res = await fetch(url);
     expect(res.status).toBe(200);
@@ -44,28 +47,33 @@ describe("session.presign()", () => {
   });
 
   it("caps the lifetime at the credential's expiry; the URL really stops working then", async () => {
-    emu.setCredentialLifetime(3);
+    emu.setCredentialLifetime(30);
     const s = session();
     const out = await s.presign(s3Of(s), get(), { expiresIn: 3600 });
     expect(out.capped).toBe(true);
-    expect(out.expiresIn).toBeLessThanOrEqual(4); // AWS states expiry in whole seconds: up to 3 s + rounding
+    expect(out.expiresIn).toBeLessThanOrEqual(31); // AWS states expiry in whole seconds: up to 30 s + rounding
     expect(out.expiresAt.getTime()).toBeLessThanOrEqual(out.credentialExpiration!.getTime());
     expect(out.credentialExpiration!.getTime() - out.expiresAt.getTime()).toBeLessThan(1_000);
     expect(new URL(out.url).searchParams.get("X-Amz-Expires")).toBe(String(out.expiresIn));
     expect((await fetch(out.url)).status).toBe(200);
-    await sleep(out.expiresAt.getTime() - Date.now() + 150);
+    // AWS's clock moves past the URL's end (its credential's expiry) instead of the test waiting for it.
+    emu.setClockOffset(out.expiresAt.getTime() - Date.now() + 150);
     const dead = await fetch(out.url);
     expect(dead.status).toBeGreaterThanOrEqual(400);
     expect(await dead.text()).toMatch(/<Code>(ExpiredToken|AccessDenied)<\/Code>/);
   });
 
   it("refreshes first when a new credential would last longer, and not when the current one is new", async () => {
-    emu.setCredentialLifetime(3);
+    emu.setCredentialLifetime(30);
+    let elapsed = 0;
     // Deferred: the engine itself does not refresh in the background here, so any refresh is presign's.
-    const s = session({ refresh: { mode: "deferred" } });
+    const s = session({ refresh: { mode: "deferred", clock: { now: () => Date.now() + elapsed } } });
     const s3 = s3Of(s);
     const first = await s.credentials();
-    await sleep(1_100); // now well under 90% of its 3 s left
+    // 11 s pass, for AWS and for the session alike: the credential has well under 90% of its 30 s left. (A new one
+    // counts as new for 3 s, however slowly the machine runs the next lines.)
+    elapsed = 11_000;
+    emu.setClockOffset(elapsed);
     const refreshes = s.metrics().refreshes;
     const out = await s.presign(s3, get(), { expiresIn: 60 });
     expect(s.metrics().refreshes - refreshes).toBe(1);
@@ -81,7 +89,7 @@ describe("session.presign()", () => {
   });
 
   it("strict: throws PRESIGN_LIFETIME naming both times instead of capping", async () => {
-    emu.setCredentialLifetime(3);
+    emu.setCredentialLifetime(30);
     const s = session();
     const err = await s.presign(s3Of(s), get(), { expiresIn: 600, strict: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RefreshSessionError);
@@ -90,7 +98,8 @@ describe("session.presign()", () => {
     expect(e.source).toBe("sts:arn:aws:iam::123456789012:role/presign");
     const times = e.message.match(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g) ?? [];
     expect(times).toHaveLength(2);
-    expect(Date.parse(times[0]!) - Date.parse(times[1]!)).toBeGreaterThan(590_000);
+    // The asked end (600 s after signing) comes first, then the 30 s credential's expiry.
+    expect(Date.parse(times[0]!) - Date.parse(times[1]!)).toBeGreaterThan(565_000);
     expect(times[1]).toBe(e.expiration!.toISOString());
     const fits = await s.presign(s3Of(s), get(), { expiresIn: 1, strict: true });
     expect(fits.capped).toBe(false);
@@ -123,8 +132,12 @@ describe("session.presign()", () => {
     const res = await fetch(plain);
     expect(res.status).toBe(403);
     expect(await res.text()).toContain("<Message>Request has expired</Message>");
+    const before = emu.now();
     const guarded = await s.presign(s3, get(), { expiresIn: 60 });
-    expect(Math.abs(guarded.expiresAt.getTime() - (emu.now() + 60_000))).toBeLessThan(2_000);
+    const after = emu.now();
+    // 60 s from AWS's now when it was signed (within 2 s: whole seconds, and the clock-skew estimate).
+    expect(guarded.expiresAt.getTime()).toBeGreaterThan(before + 60_000 - 2_000);
+    expect(guarded.expiresAt.getTime()).toBeLessThan(after + 60_000 + 2_000);
     expect((await fetch(guarded.url)).status).toBe(200);
   });
 

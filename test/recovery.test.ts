@@ -22,6 +22,7 @@ import {
 } from "../src/index.js";
 import type { Emulator } from "../src/testing.js";
 import { useEmulatorSessions } from "./helpers/emulatorSession.js";
+import { waitFor } from "./helpers/wait.js";
 
 const BUCKET = "recovery";
 const ROLE = "arn:aws:iam::123456789012:role/recovery";
@@ -325,7 +326,7 @@ describe("ExpiredToken recovery: under load and over time", () => {
   });
 
   it("a request held past its token's life (between signing and sending) recovers", async () => {
-    emu.setCredentialLifetime(1);
+    emu.setCredentialLifetime(4);
     for (const mode of ["eager", "deferred"] as const) {
       const s = session({ refresh: { mode } });
       const { recovered } = events(s);
@@ -336,7 +337,21 @@ describe("ExpiredToken recovery: under load and over time", () => {
           held = true;
           const signedWith = keyOf((args.request as { headers: Record<string, string> }).headers.authorization);
           const expiry = emu.credential(signedWith)!.expiration!;
-          await new Promise((r) => setTimeout(r, expiry - emu.now() + 50));
+          // Eager: while the request is held, the engine rotates on its own. The first rotation is spread over the
+          // first credential's life and may come early, leaving a credential that ends soon after the one signed
+          // with; wait for one that outlives it by 1.5 s, so that AWS's clock moved past the old one's end leaves
+          // the new one valid (and the recovery has no reason to refresh).
+          if (mode === "eager") {
+            await waitFor(
+              () => {
+                const now = s.credentials.peek();
+                return now !== undefined && now.accessKeyId !== signedWith && now.expiration!.getTime() > expiry + 1500;
+              },
+              { what: "a background rotation" },
+            );
+          }
+          // The request reaches AWS after its credential's end: AWS's clock moves there rather than the test waiting.
+          emu.setClockOffset(expiry - Date.now() + 50);
         }
         return next(args);
       };
@@ -345,22 +360,44 @@ describe("ExpiredToken recovery: under load and over time", () => {
         relation: "after",
         toMiddleware: "httpSigningMiddleware",
       });
-      const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
-      expect(await out.Body!.transformToString()).toBe("value");
-      expect(recovered).toHaveLength(1);
-      // Eager: the engine rotated in the background while the request was held, so no refresh was forced.
-      expect(recovered[0]).toMatchObject({ code: "ExpiredToken", refreshed: mode === "deferred" });
+      try {
+        const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "k" }));
+        expect(await out.Body!.transformToString()).toBe("value");
+        expect(held).toBe(true);
+        expect(recovered).toHaveLength(1);
+        // Eager: the engine rotated in the background while the request was held, so no refresh was forced.
+        expect(recovered[0]).toMatchObject({ code: "ExpiredToken", refreshed: mode === "deferred" });
+      } finally {
+        emu.setClockOffset(0);
+      }
     }
   });
 
   it("a lib-storage Upload whose parts span at least 3 rotations completes", async () => {
-    emu.setCredentialLifetime(1);
-    const s = session();
+    emu.setCredentialLifetime(60);
+    // The session's clock and the emulator's move on together (no real waiting, so no race with a busy machine).
+    let elapsed = 0;
+    const s = session({ refresh: { clock: { now: () => Date.now() + elapsed } } });
     const s3 = s3Of(s);
     const body = Buffer.alloc(6 * 5 * 1024 * 1024);
     for (let i = 0; i < body.length; i += 4096) body.writeUInt32BE(i, i);
-    // A slow link: each part takes 600 ms to arrive, so 6 parts take longer than 3 credential lifetimes.
-    emu.fault("s3:UploadPart", { latencyMs: 600 });
+    // A slow link: each of the first 3 parts reaches S3 a minute after it was signed, when its 60 s credential has
+    // expired. S3 refuses it and the recovery replays it with a new credential, so the upload spans 3 rotations.
+    const late = new Set<number>();
+    const slowLink: FinalizeRequestMiddleware<any, any> = (next, context) => async (args) => {
+      const part = (args.input as { PartNumber?: number }).PartNumber;
+      if (context.commandName === "UploadPartCommand" && part !== undefined && part <= 3 && !late.has(part)) {
+        late.add(part);
+        elapsed += 61_000;
+        emu.setClockOffset(elapsed);
+      }
+      return next(args);
+    };
+    s3.middlewareStack.addRelativeTo(slowLink, {
+      name: "slowLink",
+      relation: "after",
+      toMiddleware: "httpSigningMiddleware",
+    });
     const before = emu.requests("s3:UploadPart").length;
     const upload = new Upload({
       client: s3,
@@ -376,6 +413,8 @@ describe("ExpiredToken recovery: under load and over time", () => {
       .filter((r) => r.status === 200);
     expect(parts).toHaveLength(6);
     expect(new Set(parts.map((r) => r.accessKeyId)).size).toBeGreaterThanOrEqual(3);
+    expect(late).toEqual(new Set([1, 2, 3]));
+    expect(s.metrics().recoveries).toBe(3); // each late part, once
   });
 });
 
@@ -454,7 +493,7 @@ describe("emulator: multipart upload answers", () => {
     const p2 = await s3.send(
       new UploadPartCommand({ Bucket: BUCKET, Key: "mp", UploadId, PartNumber: 2, Body: "last" }),
     );
-    const complete = (Parts: { ETag?: string; PartNumber: number }[]) =>
+    const complete = (Parts: { ETag?: string | undefined; PartNumber: number }[]) =>
       s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "mp", UploadId, MultipartUpload: { Parts } }));
     await expect(
       complete([

@@ -1,7 +1,15 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { RefreshSessionError } from "../src/errors.js";
-import { refreshable, type RefreshableOptions } from "../src/refresh/refreshable.js";
+import { refreshable } from "../src/refresh/refreshable.js";
+import type { RefreshableOptions } from "../src/refresh/types.js";
+import { ensureBuilt, ROOT } from "./helpers/cli.js";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -40,7 +48,7 @@ describe("windows", () => {
     ["12 h", 12 * HOUR, 15 * MIN, 10 * MIN],
   ];
   for (const [label, lifetime, advisory, mandatory] of cases) {
-    it(`${label}: clamps windows and refreshes once in the background, inside the advisory window`, async () => {
+    it(`${label}: clamps windows; the first refresh is spread before the advisory window, later ones start it`, async () => {
       const { state, source } = makeSource(lifetime);
       const creds = refreshable(source, { jitter: 0 });
       const first = await creds();
@@ -48,14 +56,26 @@ describe("windows", () => {
       expect(m.advisoryMs).toBe(advisory);
       expect(m.mandatoryMs).toBe(mandatory);
       const exp = first.expiration!.getTime();
-      expect(m.nextRefreshAt!.getTime()).toBe(exp - advisory);
-      // Just before the advisory window: still the first credential, no source call.
-      await vi.advanceTimersByTimeAsync(lifetime - advisory - 1);
+      // The first credential's refresh is spread (default `spread: 1`) between its arrival and its advisory start.
+      const firstAt = m.nextRefreshAt!.getTime();
+      expect(firstAt).toBeGreaterThanOrEqual(Date.now());
+      expect(firstAt).toBeLessThanOrEqual(exp - advisory);
+      await vi.advanceTimersByTimeAsync(firstAt - Date.now() - 1);
       expect((await creds()).accessKeyId).toBe(first.accessKeyId);
       expect(state.calls).toBe(1);
       await vi.advanceTimersByTimeAsync(1);
       expect(state.calls).toBe(2);
-      expect((await creds()).accessKeyId).not.toBe(first.accessKeyId);
+      // Every later credential is refreshed at a fixed point of its own life: its advisory start (jitter 0).
+      const second = await creds();
+      expect(second.accessKeyId).not.toBe(first.accessKeyId);
+      const exp2 = second.expiration!.getTime();
+      expect(creds.metrics().nextRefreshAt!.getTime()).toBe(exp2 - advisory);
+      await vi.advanceTimersByTimeAsync(lifetime - advisory - 1);
+      expect((await creds()).accessKeyId).toBe(second.accessKeyId);
+      expect(state.calls).toBe(2);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(state.calls).toBe(3);
+      expect((await creds()).accessKeyId).not.toBe(second.accessKeyId);
       creds.close();
     });
   }
@@ -121,29 +141,38 @@ describe("windows", () => {
     const { state, source } = makeSource(HOUR);
     const creds = refreshable(source, { jitter: 1 });
     await creds();
+    // Past the spread first refresh: the second credential's timer is inside its advisory window.
+    await vi.advanceTimersByTimeAsync(creds.metrics().nextRefreshAt!.getTime() - Date.now());
+    expect(state.calls).toBe(2);
     const at = creds.metrics().nextRefreshAt!.getTime();
     const advisoryStart = Date.now() + 45 * MIN;
     expect(at).toBeGreaterThan(advisoryStart + 1);
     vi.setSystemTime(at - 1); // inside the advisory window, before this engine's jittered time
     await creds();
-    expect(state.calls).toBe(1);
+    expect(state.calls).toBe(2);
     vi.setSystemTime(at + 1); // the timer's time has passed (as if it fired late): a caller may start it
     await creds();
-    expect(state.calls).toBe(2);
+    expect(state.calls).toBe(3);
     creds.close();
   });
 });
 
 describe("jitter", () => {
-  it("spreads the refresh time over jitter × (advisory − mandatory) after the advisory start", async () => {
+  /** An engine past its (spread) first refresh: where its second credential's refresh is scheduled, from its arrival. */
+  async function secondRefreshOffset(options: RefreshableOptions): Promise<number> {
+    const { source } = makeSource(HOUR);
+    const creds = refreshable(source, options);
+    await creds();
+    await vi.advanceTimersByTimeAsync(creds.metrics().nextRefreshAt!.getTime() - Date.now());
+    const m = creds.metrics();
+    expect(m.refreshes).toBe(2);
+    creds.close();
+    return m.nextRefreshAt!.getTime() - m.lastRefreshAt!.getTime();
+  }
+
+  it("spreads each later refresh over jitter × (advisory − mandatory) after the advisory start", async () => {
     const times: number[] = [];
-    for (let i = 0; i < 200; i++) {
-      const { source } = makeSource(HOUR);
-      const creds = refreshable(source, { jitter: 1 });
-      await creds();
-      times.push(creds.metrics().nextRefreshAt!.getTime() - Date.now());
-      creds.close();
-    }
+    for (let i = 0; i < 200; i++) times.push(await secondRefreshOffset({ jitter: 1 }));
     const lo = HOUR - 15 * MIN;
     const hi = HOUR - 10 * MIN;
     expect(Math.min(...times)).toBeGreaterThanOrEqual(lo);
@@ -153,24 +182,44 @@ describe("jitter", () => {
     expect(buckets.size).toBe(5);
   });
 
-  it("jitter 0 schedules every engine at the advisory start; 0.5 uses the first half of the span", async () => {
+  it("jitter 0 schedules every later refresh at the advisory start; 0.5 uses the first half of the span", async () => {
     const zero: number[] = [];
     const half: number[] = [];
     for (let i = 0; i < 50; i++) {
-      for (const [jitter, out] of [
-        [0, zero],
-        [0.5, half],
-      ] as const) {
-        const { source } = makeSource(HOUR);
-        const creds = refreshable(source, { jitter });
-        await creds();
-        out.push(creds.metrics().nextRefreshAt!.getTime() - Date.now());
-        creds.close();
-      }
+      zero.push(await secondRefreshOffset({ jitter: 0 }));
+      half.push(await secondRefreshOffset({ jitter: 0.5 }));
     }
     expect(new Set(zero)).toEqual(new Set([45 * MIN]));
+    expect(Math.min(...half)).toBeGreaterThanOrEqual(45 * MIN);
     expect(Math.max(...half)).toBeLessThanOrEqual(45 * MIN + 2.5 * MIN);
     expect(new Set(half).size).toBeGreaterThan(40);
+  });
+
+  it("spreads the first refresh uniformly over the first credential's life before its scheduled point", async () => {
+    const times: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const { source } = makeSource(HOUR);
+      const creds = refreshable(source, { jitter: 0 });
+      await creds();
+      times.push(creds.metrics().nextRefreshAt!.getTime() - Date.now());
+      creds.close();
+    }
+    expect(Math.min(...times)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...times)).toBeLessThanOrEqual(45 * MIN);
+    // Uniform: each tenth of [0, 45 min] holds 200 ± 70 of the 2000 (over 5 standard deviations, so a uniform draw
+    // fails about once in ten million runs, and a clump of a few tenths does not pass).
+    const counts = Array.from({ length: 10 }, () => 0);
+    for (const t of times) counts[Math.min(9, Math.floor((t / (45 * MIN)) * 10))]!++;
+    for (const c of counts) expect(c).toBeGreaterThan(130);
+    for (const c of counts) expect(c).toBeLessThan(270);
+  });
+
+  it("spread 0 keeps the first refresh at the advisory start too", async () => {
+    const { source } = makeSource(HOUR);
+    const creds = refreshable(source, { jitter: 0, spread: 0 });
+    const first = await creds();
+    expect(creds.metrics().nextRefreshAt!.getTime()).toBe(first.expiration!.getTime() - 15 * MIN);
+    creds.close();
   });
 });
 
@@ -242,6 +291,7 @@ describe("static stability", () => {
     const log = (level: string) => (text: string) => lines.push({ level, text });
     const creds = refreshable(source, {
       jitter: 0,
+      spread: 0, // the first refresh at the advisory start: the failures are counted from there
       retryBaseMs: 1000,
       maxRetryMs: 1000,
       logger: { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") },
@@ -453,5 +503,251 @@ describe("controls, events and options", () => {
     await creds();
     expect(state.calls).toBe(2);
     creds.close();
+  });
+});
+
+describe("deadlines: nothing hangs", () => {
+  const never = (): Promise<AwsCredentialIdentity> => new Promise<AwsCredentialIdentity>(() => {});
+
+  it("a first fetch whose source never answers fails after sourceTimeoutMs, counted as a failure and a timeout", async () => {
+    const creds = refreshable(Object.assign(never, { sourceName: "hung" }), { sourceTimeoutMs: 5_000 });
+    const got = creds().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await vi.advanceTimersByTimeAsync(4_999);
+    expect(creds.metrics().refreshFailures).toBe(0);
+    // A timeout is retryable: callers wait for the retries, up to firstFetchTimeoutMs (60 s), then get the error.
+    await vi.advanceTimersByTimeAsync(61_000);
+    const err = (await got) as RefreshSessionError;
+    expect(err).toBeInstanceOf(RefreshSessionError);
+    expect(err.code).toBe("SOURCE_FAILED");
+    expect(err.message).toContain('"hung"');
+    expect(err.message).toContain("did not answer within 5000 ms");
+    const m = creds.metrics();
+    expect(m.timeouts).toBeGreaterThanOrEqual(1);
+    expect(m.refreshFailures).toBe(m.timeouts);
+    expect(m.lastError!.message).toContain("`sourceTimeoutMs`");
+    creds.close();
+  });
+
+  it("a refresh that never answers: the valid credential is served, retried with backoff, then CREDENTIALS_EXPIRED", async () => {
+    const { state, source } = makeSource(HOUR);
+    let hang = false;
+    const sometimesHung = Object.assign(async () => (hang ? never() : source()), { sourceName: "sts:hung-role" });
+    const creds = refreshable(sometimesHung, { jitter: 0, spread: 0 });
+    const failures: { timedOut: boolean; retryable: boolean; stillValid: boolean }[] = [];
+    creds.on("refresh-failed", (e) => failures.push(e));
+    const first = await creds();
+    hang = true;
+    await vi.advanceTimersByTimeAsync(45 * MIN + 60_000); // the background refresh starts and hits its 60 s deadline
+    expect(failures[0]).toMatchObject({ timedOut: true, retryable: true, stillValid: true });
+    // Inside the mandatory window, callers wait for the refresh in flight, at most its deadline, then get the still
+    // valid credential (the engine retries on its own).
+    vi.setSystemTime(first.expiration!.getTime() - 5 * MIN);
+    const inMandatory = creds();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect((await inMandatory).accessKeyId).toBe(first.accessKeyId);
+    await vi.advanceTimersByTimeAsync(4 * MIN + 1_000);
+    // Expired: callers get CREDENTIALS_EXPIRED (at once, or when a retry in flight reaches its deadline).
+    const late = creds().then(
+      () => undefined,
+      (e: unknown) => e as RefreshSessionError,
+    );
+    await vi.advanceTimersByTimeAsync(60_000);
+    const err = await late;
+    expect(err?.code).toBe("CREDENTIALS_EXPIRED");
+    expect(err?.source).toBe("sts:hung-role");
+    expect(err?.message).toContain("did not answer within 60000 ms");
+    const m = creds.metrics();
+    expect(m.timeouts).toBeGreaterThan(1);
+    expect(m.refreshFailures).toBe(m.timeouts);
+    // The source answers again: the engine recovers without a restart.
+    // (An attempt in flight ends at its deadline; the next retry follows within the 60 s backoff cap.)
+    hang = false;
+    await vi.advanceTimersByTimeAsync(121_000);
+    expect((await creds()).expiration!.getTime()).toBeGreaterThan(Date.now());
+    expect(state.calls).toBe(2);
+    creds.close();
+  });
+
+  it("a source states how long it may take; the option wins over it", async () => {
+    const slow = Object.assign(never, { sourceName: "sso:dev", sourceTimeoutMs: 600_000 });
+    const own = refreshable(slow, { firstFetchTimeoutMs: 0 });
+    const a = own().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(599_000);
+    expect(own.metrics().refreshFailures).toBe(0);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(((await a) as Error).message).toContain("600000 ms");
+    own.close();
+    const opt = refreshable(slow, { sourceTimeoutMs: 1_000, firstFetchTimeoutMs: 0 });
+    const b = opt().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(((await b) as Error).message).toContain("1000 ms");
+    opt.close();
+  });
+
+  it("close() releases callers waiting on a source that never answers, with CLOSED", async () => {
+    const creds = refreshable(never);
+    const waiting = creds().catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(10);
+    creds.close();
+    expect(await waiting).toMatchObject({ code: "CLOSED" });
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+describe("first fetch: retryable failures make callers wait", () => {
+  const throttling = (): Error =>
+    Object.assign(new Error("Rate exceeded"), { name: "Throttling", $metadata: { httpStatusCode: 400 } });
+
+  it("throttling at start-up: callers wait while the engine retries with backoff, and all get the credential", async () => {
+    const { state, source } = makeSource(HOUR);
+    let throttleLeft = 4;
+    const flaky = async (): Promise<AwsCredentialIdentity> => {
+      if (throttleLeft-- > 0) {
+        state.calls++;
+        throw throttling();
+      }
+      return source();
+    };
+    const creds = refreshable(flaky);
+    const retries: number[] = [];
+    creds.on("refresh-failed", (e) => {
+      expect(e.retryable).toBe(true);
+      retries.push(e.nextRetryAt!.getTime() - Date.now());
+    });
+    const callers = Array.from({ length: 20 }, () => creds());
+    // More callers arrive during the retries; they wait too.
+    await vi.advanceTimersByTimeAsync(500);
+    callers.push(creds());
+    await vi.advanceTimersByTimeAsync(30_000);
+    const all = await Promise.all(callers);
+    expect(new Set(all.map((c) => c.accessKeyId)).size).toBe(1);
+    expect(state.calls).toBe(5);
+    // Capped exponential backoff with full jitter: the n-th retry within [0, 1 s × 2^(n-1)].
+    retries.forEach((d, i) => expect(d).toBeLessThanOrEqual(1000 * 2 ** i));
+    creds.close();
+  });
+
+  it("gives up at firstFetchTimeoutMs with the typed error and the last cause", async () => {
+    let calls = 0;
+    const creds = refreshable(
+      Object.assign(
+        async () => {
+          calls++;
+          throw throttling();
+        },
+        { sourceName: "sts:busy" },
+      ),
+      { firstFetchTimeoutMs: 20_000 },
+    );
+    let settled = false;
+    const got = creds()
+      .catch((e: unknown) => e as RefreshSessionError)
+      .finally(() => (settled = true));
+    await vi.advanceTimersByTimeAsync(900);
+    expect(settled).toBe(false); // the first retries are within 1 s, 2 s…: callers still wait
+    // Released by the deadline at the latest (earlier when the next retry would fall after it).
+    await vi.advanceTimersByTimeAsync(19_101);
+    expect(settled).toBe(true);
+    const err = (await got) as RefreshSessionError;
+    expect(err).toMatchObject({ code: "SOURCE_FAILED", source: "sts:busy" });
+    expect(err!.message).toContain("Rate exceeded");
+    expect(err!.message).toMatch(/\(\d+ attempts\)/);
+    expect((err!.cause as RefreshSessionError).cause).toMatchObject({ name: "Throttling" });
+    expect(calls).toBeGreaterThan(2);
+    creds.close();
+  });
+
+  it("non-retryable errors (AccessDenied, an actionable login error) still fail at once", async () => {
+    for (const error of [
+      Object.assign(new Error("not authorized to perform sts:AssumeRole"), {
+        name: "AccessDenied",
+        $metadata: { httpStatusCode: 403 },
+      }),
+      new RefreshSessionError("SSO_LOGIN_REQUIRED", "Run aws sso login --profile dev"),
+    ]) {
+      let calls = 0;
+      const creds = refreshable(async () => {
+        calls++;
+        throw error;
+      });
+      await expect(creds()).rejects.toMatchObject({ message: expect.stringContaining(error.message) });
+      expect(calls).toBe(1);
+      expect(creds.metrics().nextRefreshAt).toBeUndefined();
+      creds.close();
+    }
+  });
+
+  it("5xx, connection resets and timeouts are retryable; the SDK's classification decides", async () => {
+    const { isRetryableSourceError } = await import("../src/refresh/retryable.js");
+    const e = (props: Record<string, unknown>): Error => Object.assign(new Error("x"), props);
+    expect(isRetryableSourceError(e({ name: "InternalFailure", $metadata: { httpStatusCode: 500 } }))).toBe(true);
+    expect(isRetryableSourceError(e({ name: "ServiceUnavailable", $metadata: { httpStatusCode: 503 } }))).toBe(true);
+    expect(isRetryableSourceError(e({ code: "ECONNRESET" }))).toBe(true);
+    expect(isRetryableSourceError(e({ name: "TimeoutError" }))).toBe(true);
+    expect(isRetryableSourceError(e({ name: "TooManyRequestsException", $metadata: { httpStatusCode: 429 } }))).toBe(
+      true,
+    );
+    expect(
+      isRetryableSourceError(new RefreshSessionError("SOURCE_FAILED", "wrapped", { cause: e({ name: "SlowDown" }) })),
+    ).toBe(true);
+    expect(isRetryableSourceError(e({ name: "AccessDenied", $metadata: { httpStatusCode: 403 } }))).toBe(false);
+    expect(isRetryableSourceError(e({ name: "ValidationError", $metadata: { httpStatusCode: 400 } }))).toBe(false);
+    expect(isRetryableSourceError(new Error("source is down"))).toBe(false);
+  });
+});
+
+describe("refreshable: a caller awaiting an answer keeps the process alive until it has one", () => {
+  // The engine's timers are unref'ed, but a caller whose answer only a timer can deliver (the retry of a failing
+  // first fetch, the deadline of a source that never answers) must get it: Node must not exit mid-await with
+  // status 0 and no error, as a script (or `aws-refresh status`) did when STS refused connections.
+  const cases: [string, string][] = [
+    [
+      "a first fetch retried after connection refusals",
+      `async () => { throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" }); }, { retryBaseMs: 50, firstFetchTimeoutMs: 400 }`,
+    ],
+    ["a source that never answers", `() => new Promise(() => {}), { sourceTimeoutMs: 300, firstFetchTimeoutMs: 0 }`],
+  ];
+  it.each(cases)("%s: the caller gets SOURCE_FAILED before the process exits", async (_name, args) => {
+    await ensureBuilt();
+    const dir = mkdtempSync(join(tmpdir(), "ars-keepalive-"));
+    const script = join(dir, "wait.mjs");
+    writeFileSync(
+      script,
+      `import { refreshable } from ${JSON.stringify(pathToFileURL(join(ROOT, "dist/index.js")).href)};
+       const engine = refreshable(${args});
+       engine().then(() => console.log("credential"), (e) => console.log("error " + e.code));`,
+    );
+    const out = await promisify(execFile)(process.execPath, [script], { timeout: 30_000 });
+    rmSync(dir, { recursive: true, force: true });
+    expect(out.stdout.trim()).toBe("error SOURCE_FAILED");
+  });
+});
+
+describe("refresh durations", () => {
+  it("are measured on the uncorrected clock when the corrected one moves during the call", async () => {
+    // A session's clock follows AWS's: the source's own answer refines the offset, here by −800 ms during a 20-ms call.
+    let t = 1_000_000;
+    let offset = 0;
+    const local = { now: () => t };
+    const clock = { now: () => t + offset, local };
+    const engine = refreshable(
+      async () => {
+        t += 20;
+        offset -= 800;
+        return { accessKeyId: "AKIDDURATION", secretAccessKey: "s", expiration: new Date(t + HOUR) };
+      },
+      { clock },
+    );
+    const durations: number[] = [];
+    engine.on("refresh", (e) => durations.push(e.durationMs));
+    try {
+      await engine();
+      expect(durations).toEqual([20]);
+    } finally {
+      engine.close();
+    }
   });
 });

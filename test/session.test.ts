@@ -118,6 +118,17 @@ describe("RefreshableSession", () => {
     expect(() => stsSession({ region: "" })).toThrow(/`region`/);
     expect(() => stsSession({ clientCache: { maxSize: 0 } })).toThrow(RangeError);
     expect(() => stsSession({ refresh: { jitter: 2 } })).toThrow(/`jitter`/);
+    // Typos are refused by name, with the option meant, instead of being ignored.
+    expect(() => stsSession({ regoin: "eu-west-1" } as never)).toThrow(
+      /Unknown option `regoin` \(did you mean `region`\?\) for method "sts"; known: method, region, refresh/,
+    );
+    expect(() => stsSession({ refresh: { advisory: 60_000 } } as never)).toThrow(
+      /Unknown option `advisory` \(did you mean `advisoryMs`\?\) in `refresh`/,
+    );
+    expect(() => new RefreshableSession({ method: "profile", profil: "dev" } as never)).toThrow(
+      /`profil` \(did you mean `profile`\?\) for method "profile"/,
+    );
+    expect(() => stsSession({ colour: "blue" } as never)).toThrow(/Unknown option `colour` for method "sts"/);
     const session = stsSession();
     try {
       expect(() => session.client(S3Client, { credentials: emu.rootCredentials } as never)).toThrow(

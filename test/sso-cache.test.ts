@@ -1,4 +1,4 @@
-import { execFile, spawn, spawnSync } from "node:child_process";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,7 +18,9 @@ import {
 import { tokenPathFor } from "../src/sso/login.js";
 import { loadSsoConfig } from "../src/sso/config.js";
 import { interopAvailable } from "./helpers/interop.js";
+import { waitForOutput } from "./helpers/cli.js";
 import { ssoWorld, type SsoWorld } from "./helpers/sso.js";
+import { waitFor } from "./helpers/wait.js";
 
 const root = resolve(__dirname, "..");
 const run = promisify(execFile);
@@ -139,7 +141,7 @@ describe("SSO cache shared by 8 processes", () => {
 
   it("makes one CreateToken per refresh, takes over the lock of a process killed mid-write, and never shows a corrupt file", async () => {
     world = await ssoWorld({
-      // Role credentials for 4 s, SSO tokens for 2 s: several token refreshes in the 6 s the workers run.
+      // Role credentials for 4 s, SSO tokens for 2 s: several token refreshes while the workers run.
       emulator: { credentialLifetimeSeconds: 4 },
       sso: { accessTokenLifetimeSeconds: 2 },
     });
@@ -155,31 +157,55 @@ describe("SSO cache shared by 8 processes", () => {
     const dir = mkdtempSync(join(tmpdir(), "sso-workers-"));
     const dist = pathToFileURL(join(root, "dist/index.js")).href;
     const worker = join(dir, "worker.mjs");
+    // A job: whoami every 50 ms, says "started" after its first success, and stops once the test closes its stdin and
+    // it has made more than 10 requests (or at its deadline, argv[2] ms). Its lock goes stale after 4 s without an
+    // update (one every 2 s): short, so the killed writer's lock is taken over quickly, yet long enough that eight
+    // workers on a loaded 2-core machine keep the locks they hold (at 2 s, a worker stalled past it lost its lock
+    // mid-refresh and a second worker presented the same refresh token).
     writeFileSync(
       worker,
       `import { RefreshableSession } from ${JSON.stringify(dist)};
-       const session = new RefreshableSession({ method: "sso", profile: "dev", lockStaleMs: 2000, loginTimeoutMs: 5000, autoLogin: false });
+       const session = new RefreshableSession({ method: "sso", profile: "dev", lockStaleMs: 4000, loginTimeoutMs: 5000, autoLogin: false });
        let requests = 0; const failures = [];
-       const end = Date.now() + Number(process.argv[2]);
-       while (Date.now() < end) {
-         try { await session.whoami(); requests++; } catch (e) { failures.push(String(e && e.message)); }
+       let stop = false;
+       process.stdin.on("end", () => (stop = true)).resume();
+       const deadline = Date.now() + Number(process.argv[2]);
+       while (!(stop && requests > 10) && Date.now() < deadline) {
+         try {
+           await session.whoami();
+           if (++requests === 1) console.log("started");
+         } catch (e) { failures.push(String(e && e.message)); }
          await new Promise((r) => setTimeout(r, 50));
        }
        session.close();
+       process.stdin.destroy();
        console.log(JSON.stringify({ requests, failures }));`,
     );
     // The library's own writer, run in a process of its own: takes the cache lock, then rewrites the token file with a
-    // large extra field (so the write takes long enough to be killed in the middle of it).
+    // large extra field. Half way through writing its temporary file it says "mid-write" and stops there, to be killed.
     const hammerTs = join(dir, "hammer.ts");
     writeFileSync(
       hammerTs,
       `import { readFileSync } from "node:fs";
+       import { open } from "node:fs/promises";
        import { withCacheLock, writeJsonAtomic } from ${JSON.stringify(join(root, "src/sso/cache.ts"))};
        const file = process.argv[2] as string;
-       void withCacheLock(file, async () => {
-         const token = JSON.parse(readFileSync(file, "utf8"));
-         await writeJsonAtomic(file, { ...token, padding: "x".repeat(64 << 20) });
-       }, { staleMs: 2000 });`,
+       void (async () => {
+         const probe = await open(file, "r");
+         const proto = Object.getPrototypeOf(probe);
+         await probe.close();
+         const writeFile = proto.writeFile;
+         proto.writeFile = async function (this: unknown, data: string, options: unknown) {
+           await writeFile.call(this, data.slice(0, data.length >> 1), options);
+           process.stdout.write("mid-write\\n");
+           setInterval(() => {}, 60_000);
+           await new Promise(() => {});
+         };
+         await withCacheLock(file, async () => {
+           const token = JSON.parse(readFileSync(file, "utf8"));
+           await writeJsonAtomic(file, { ...token, padding: "x".repeat(1 << 20) });
+         }, { staleMs: 2000 });
+       })();`,
     );
     const hammer = join(dir, "hammer.cjs");
     await esbuild({
@@ -207,30 +233,51 @@ describe("SSO cache shared by 8 processes", () => {
       }
     })();
 
+    let started = 0;
+    const children: ChildProcess[] = [];
     const workers = Array.from(
       { length: 8 },
       () =>
         new Promise<{ code: number | null; out: string; err: string }>((done) => {
-          const child = spawn(process.execPath, [worker, "6000"], { env: w.env, cwd: root });
+          const child = spawn(process.execPath, [worker, "90000"], { env: w.env, cwd: root });
+          children.push(child);
           let out = "";
           let err = "";
-          child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+          child.stdout.on("data", (d: Buffer) => {
+            const had = out.includes("started\n");
+            out += d.toString();
+            if (!had && out.includes("started\n")) started++;
+          });
           child.stderr.on("data", (d: Buffer) => (err += d.toString()));
           child.on("close", (code) => done({ code, out, err }));
         }),
     );
-    // Mid-run, a process takes the cache lock and is killed while writing the token file.
-    await new Promise((r) => setTimeout(r, 2500));
-    const grantsBeforeKill = w.oidc.grants("refresh_token");
-    const killed = spawn(process.execPath, [hammer, tokenFile], { env: w.env, cwd: root, stdio: "ignore" });
-    const tmpName = (n: string): boolean => n.includes(`.${killed.pid}.`) && n.endsWith(".tmp");
-    // Kill it the moment its temporary file exists: in the middle of the write.
-    for (let i = 0; i < 10_000 && !readdirSync(w.cacheDir).some(tmpName); i++) {
-      await new Promise((r) => setTimeout(r, 1));
+    try {
+      // Mid-run (every worker has refreshed the stale token or used another's refresh, and is calling AWS), a process
+      // takes the cache lock and is killed while writing the token file.
+      await waitFor(() => started === 8, { what: "8 workers making requests", timeoutMs: 60_000 });
+      const killed = spawn(process.execPath, [hammer, tokenFile], {
+        env: w.env,
+        cwd: root,
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      await waitForOutput(killed.stdout!, "mid-write", 60_000);
+      // It holds the lock: every refresh from here on comes after its lock went stale.
+      const grantsAtKill = w.oidc.grants("refresh_token");
+      killed.kill("SIGKILL");
+      await new Promise((r) => killed.once("close", r));
+      const tmpName = (n: string): boolean => n.includes(`.${killed.pid}.`) && n.endsWith(".tmp");
+      const leftover = readdirSync(w.cacheDir).filter(tmpName);
+      // The workers carry on through a refresh made after the dead writer's lock went stale.
+      await waitFor(
+        () => w.oidc.grants("refresh_token") > grantsAtKill && w.oidc.grants("refresh_token") >= 3 && reads > 100,
+        { what: "a refresh after the killed process's lock went stale", timeoutMs: 60_000 },
+      );
+      expect(w.oidc.grants("refresh_token")).toBeGreaterThan(grantsAtKill);
+      expect(leftover).toHaveLength(1);
+    } finally {
+      for (const c of children) c.stdin!.end();
     }
-    killed.kill("SIGKILL");
-    await new Promise((r) => killed.once("close", r));
-    const leftover = readdirSync(w.cacheDir).filter(tmpName);
 
     const results = await Promise.all(workers);
     polling = false;
@@ -241,18 +288,17 @@ describe("SSO cache shared by 8 processes", () => {
       expect(summary.failures).toEqual([]);
       expect(summary.requests).toBeGreaterThan(10);
     }
-    // The killed writer left only its hidden temporary file; readers never saw a corrupt or empty token file.
-    expect(leftover).toHaveLength(1);
+    // The killed writer left only its hidden temporary file (checked above); readers never saw a corrupt or empty
+    // token file.
     expect(reads).toBeGreaterThan(100);
     expect(invalidReads).toBe(0);
     const final = JSON.parse(readFileSync(tokenFile, "utf8")) as Record<string, unknown>;
     expect(typeof final.accessToken).toBe("string");
     expect(final.padding).toBeUndefined();
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
-    // Several refreshes happened, including after the killed process's lock went stale, and no refresh token was
-    // ever presented twice: one CreateToken per refresh across the 8 processes.
+    // Several refreshes happened, including after the killed process's lock went stale (checked above), and no refresh
+    // token was ever presented twice: one CreateToken per refresh across the 8 processes.
     expect(w.oidc.grants("refresh_token")).toBeGreaterThanOrEqual(3);
-    expect(w.oidc.grants("refresh_token")).toBeGreaterThan(grantsBeforeKill);
     expect(w.oidc.reusedRefreshTokens()).toBe(0);
-  }, 60_000);
+  }, 150_000);
 });

@@ -10,6 +10,7 @@ import { loadSsoConfig } from "../src/sso/config.js";
 import { tokenPathFor } from "../src/sso/login.js";
 import type { EmulatorSso } from "../src/testing.js";
 import { actOnNotification, ssoWorld, type SsoWorld } from "./helpers/sso.js";
+import { waitForFile } from "./helpers/wait.js";
 
 const root = resolve(__dirname, "..");
 const cli = join(root, "dist/cli.js");
@@ -83,24 +84,64 @@ describe("aws-refresh login", () => {
     expect(second.stdout).toContain('Logged in: sso-session "corp"');
     expect(w.emu.calls("sso-oidc:RegisterClient")).toBe(1);
     expect(JSON.parse(readFileSync(path, "utf8")).accessToken).not.toBe(token.accessToken);
-  }, 30_000);
+  }, 90_000);
 
-  it("opens the verification page with the platform's browser when one is available", async () => {
+  it("--use-device-code opens the device flow's verification page with BROWSER when one is available", async () => {
     world = await ssoWorld();
     const w = world;
     const opened = join(w.home, "opened.txt");
     const browser = join(w.home, "browser.sh");
     writeFileSync(browser, `#!/bin/sh\necho "$1" > '${opened}'\n`);
     chmodSync(browser, 0o755);
-    const pending = runCli(w, ["login", "--profile", "dev"], { BROWSER: browser });
-    for (let i = 0; i < 200 && !existsSync(opened); i++) await new Promise((r) => setTimeout(r, 50));
-    const url = readFileSync(opened, "utf8").trim();
+    const pending = runCli(w, ["login", "--profile", "dev", "--use-device-code", "--json"], { BROWSER: browser });
+    // The shell creates the file, then echo writes the line: wait for the line, not for the file.
+    const url = (await waitForFile(opened, { timeoutMs: 20_000, what: "the browser to be given the URL" })).trim();
     expect(url).toMatch(/\/device\?user_code=[A-Z]{4}-[A-Z]{4}$/);
     expect(w.oidc.approve(new URL(url).searchParams.get("user_code")!)).toBe(true);
     const out = await pending;
     expect(out.code, out.stderr).toBe(0);
     expect(out.stderr).toContain("A browser was opened");
-  }, 30_000);
+    expect(JSON.parse(out.stdout)).toMatchObject({ flow: "device-code" });
+    expect(w.oidc.grants("urn:ietf:params:oauth:grant-type:device_code")).toBe(1);
+    expect(w.oidc.grants("authorization_code")).toBe(0);
+  }, 90_000);
+
+  it("headless runs keep the device flow: --notify even with a browser, no display, a BROWSER that will not start", async () => {
+    world = await ssoWorld();
+    const w = world;
+    const opened = join(w.home, "opened.txt");
+    const browser = join(w.home, "browser.sh");
+    writeFileSync(browser, `#!/bin/sh\necho "$1" > '${opened}'\n`);
+    chmodSync(browser, 0o755);
+    w.approveAll(20);
+    const DEVICE = "urn:ietf:params:oauth:grant-type:device_code";
+    // --notify: a headless job; the device code goes to the notify command, whatever browser there is.
+    const notified = await runCli(w, ["login", "--profile", "dev", "--json", "--notify", "true"], { BROWSER: browser });
+    expect(notified.code, notified.stderr).toBe(0);
+    expect(JSON.parse(notified.stdout)).toMatchObject({ flow: "device-code" });
+    // The device page is shown here too, by a browser started in the background: the login may be approved and done
+    // before the browser has written, so wait for what it writes.
+    expect(await waitForFile(opened, { what: "the page the browser was given" })).toMatch(/\/device\?user_code=/);
+    // No BROWSER and no display (w.env has neither): nothing could show the page, so no PKCE is tried.
+    const bare = await runCli(w, ["login", "--profile", "dev", "--json"]);
+    expect(bare.code, bare.stderr).toBe(0);
+    expect(JSON.parse(bare.stdout)).toMatchObject({ flow: "device-code" });
+    expect(w.emu.calls("sso-oidc:Authorize")).toBe(0);
+    // A BROWSER that cannot be started: the browser login gives way to the device flow, saying so.
+    const broken = await runCli(w, ["login", "--profile", "dev", "--json"], {
+      BROWSER: join(w.home, "no-such-browser"),
+    });
+    expect(broken.code, broken.stderr).toBe(0);
+    expect(broken.stderr).toContain("No browser could be opened here; logging in with the device code flow instead");
+    expect(JSON.parse(broken.stdout)).toMatchObject({ flow: "device-code" });
+    expect(w.oidc.grants(DEVICE)).toBe(3);
+    expect(w.oidc.grants("authorization_code")).toBe(0);
+    expect(w.emu.calls("sso-oidc:Authorize")).toBe(0);
+    // A legacy profile logs in with the device code, as the AWS CLI does, even with a browser.
+    const legacy = await runCli(w, ["login", "--profile", "legacy", "--json"], { BROWSER: browser });
+    expect(legacy.code, legacy.stderr).toBe(0);
+    expect(JSON.parse(legacy.stdout)).toMatchObject({ flow: "device-code", refreshable: false });
+  }, 60_000);
 
   it("exits 1 when the login is denied and 2 on bad configuration, saying why", async () => {
     world = await ssoWorld();
@@ -120,7 +161,7 @@ describe("aws-refresh login", () => {
     const unknown = await runCli(w, ["login", "--sso-session", "nowhere"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('The sso-session "nowhere" is unknown');
-  }, 30_000);
+  }, 90_000);
 });
 
 describe("aws-refresh emulate with SSO", () => {

@@ -5,11 +5,19 @@ import {
   StartDeviceAuthorizationCommand,
 } from "@aws-sdk/client-sso-oidc";
 import { GetRoleCredentialsCommand, ListAccountRolesCommand, LogoutCommand, SSOClient } from "@aws-sdk/client-sso";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RefreshSessionError } from "../src/errors.js";
 import { deviceLogin } from "../src/sso/login.js";
 import { loadSsoConfig } from "../src/sso/config.js";
-import { addSsoServices, startEmulator, type Emulator, type SsoOidcService } from "../src/testing.js";
+import {
+  addSsoServices,
+  DEFAULT_EMULATOR_DEVICE_CODE_SECONDS,
+  startEmulator,
+  type Emulator,
+  type SsoOidcService,
+} from "../src/testing.js";
 import { ssoWorld } from "./helpers/sso.js";
 
 const DEVICE = "urn:ietf:params:oauth:grant-type:device_code";
@@ -21,9 +29,11 @@ let sso: SSOClient;
 beforeAll(async () => {
   emu = await startEmulator();
   oidc = addSsoServices(emu, {
-    sessionDurationSeconds: 3,
+    // Lifetimes run out by moving the emulator's clock (emu.setClockOffset), so they can be as long as AWS's.
+    sessionDurationSeconds: 600,
     accessTokenLifetimeSeconds: 3600,
-    deviceCodeLifetimeSeconds: 1,
+    // A poll sooner than half the interval is too soon: two polls in a row are, however slow the machine.
+    pollIntervalSeconds: 60,
     assignments: [
       { accountId: "123456789012", roleName: "Dev" },
       { accountId: "123456789012", roleName: "Ops" },
@@ -39,7 +49,9 @@ afterAll(async () => {
   await emu.close();
 });
 
-async function error(p: Promise<unknown>): Promise<{ name: string; status?: number; error?: string }> {
+async function error(
+  p: Promise<unknown>,
+): Promise<{ name: string; status?: number | undefined; error?: string | undefined }> {
   const e = (await p.then(
     () => undefined,
     (err: unknown) => err,
@@ -57,7 +69,7 @@ async function register(scopes?: string[]): Promise<{ clientId: string; clientSe
 
 async function approvedToken(scopes?: string[]): Promise<{
   accessToken: string;
-  refreshToken?: string;
+  refreshToken?: string | undefined;
   expiresIn: number;
   reg: { clientId: string; clientSecret: string };
 }> {
@@ -84,9 +96,14 @@ describe("emulator: SSO-OIDC", () => {
       error: "authorization_pending",
     });
     expect(await error(poll())).toMatchObject({ name: "SlowDownException", error: "slow_down" });
-    await new Promise((r) => setTimeout(r, 1100));
-    expect(await error(poll())).toMatchObject({ name: "ExpiredTokenException", error: "expired_token" });
-    expect(oidc.approve(auth.userCode!)).toBe(false); // too late
+    // Ten minutes later (AWS's device-code lifetime) the code has expired.
+    emu.setClockOffset(DEFAULT_EMULATOR_DEVICE_CODE_SECONDS * 1000 + 1000);
+    try {
+      expect(await error(poll())).toMatchObject({ name: "ExpiredTokenException", error: "expired_token" });
+      expect(oidc.approve(auth.userCode!)).toBe(false); // too late
+    } finally {
+      emu.setClockOffset(0);
+    }
 
     const denied = await client.send(
       new StartDeviceAuthorizationCommand({ ...reg, startUrl: "https://x.awsapps.com/start" }),
@@ -114,13 +131,28 @@ describe("emulator: SSO-OIDC", () => {
   it("issues refresh tokens to scoped registrations, never past the session's end, and refuses them after it", async () => {
     const t = await approvedToken(["sso:account:access"]);
     expect(t.refreshToken).toBeDefined();
-    expect(t.expiresIn).toBeLessThanOrEqual(3); // capped by the 3 s session
+    expect(t.expiresIn).toBeLessThanOrEqual(600); // capped by the 10-minute session, not the 1-hour token lifetime
     const grantsBefore = oidc.grants("refresh_token");
     const again = await client.send(
       new CreateTokenCommand({ ...t.reg, grantType: "refresh_token", refreshToken: t.refreshToken }),
     );
     expect(again.accessToken).not.toBe(t.accessToken);
+    expect(again.expiresIn).toBeLessThanOrEqual(600);
     expect(oidc.grants("refresh_token")).toBe(grantsBefore + 1); // counted once, as the grant it was
+    // Once the session's duration has run out, its refresh token is refused.
+    emu.setClockOffset(601_000);
+    try {
+      expect(
+        await error(
+          client.send(
+            new CreateTokenCommand({ ...t.reg, grantType: "refresh_token", refreshToken: again.refreshToken }),
+          ),
+        ),
+      ).toMatchObject({ name: "InvalidGrantException", error: "invalid_grant" });
+    } finally {
+      emu.setClockOffset(0);
+    }
+    // So it is once an administrator ends it.
     oidc.endAllSessions();
     expect(
       await error(
@@ -133,7 +165,8 @@ describe("emulator: SSO-OIDC", () => {
     // Unscoped (legacy) registrations get no refresh token: the token lasts as long as the session.
     const legacy = await approvedToken();
     expect(legacy.refreshToken).toBeUndefined();
-    expect(legacy.expiresIn).toBeGreaterThanOrEqual(2);
+    expect(legacy.expiresIn).toBeGreaterThanOrEqual(599);
+    expect(legacy.expiresIn).toBeLessThanOrEqual(600);
   });
 
   it("injected faults answer in SSO-OIDC's error format", async () => {
@@ -229,11 +262,13 @@ describe("device login client", () => {
   }, 20_000);
 
   it("gives up with SSO_LOGIN_FAILED when the code expires unapproved", async () => {
-    const w = await ssoWorld({ sso: { deviceCodeLifetimeSeconds: 1 } });
+    const w = await ssoWorld();
     try {
-      const err = await deviceLogin({ config: await loadSsoConfig({ profile: "dev" }), onPrompt: () => {} }).catch(
-        (e: unknown) => e,
-      );
+      const err = await deviceLogin({
+        config: await loadSsoConfig({ profile: "dev" }),
+        // Nobody approves for ten minutes (AWS's device-code lifetime).
+        onPrompt: () => w.emu.setClockOffset(DEFAULT_EMULATOR_DEVICE_CODE_SECONDS * 1000 + 1000),
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(RefreshSessionError);
       expect((err as RefreshSessionError).code).toBe("SSO_LOGIN_FAILED");
       expect((err as Error).message).toMatch(
@@ -254,6 +289,36 @@ describe("device login client", () => {
       });
       expect(prompted).toBe(false);
       expect(result.accessTokenExpiresAt.getTime()).toBeGreaterThan(Date.now());
+    } finally {
+      await w.close();
+    }
+  });
+
+  it("registers again at once when the cached client registration is refused, instead of failing until the timeout", async () => {
+    const w = await ssoWorld({ sso: { autoApprove: true } });
+    try {
+      const config = await loadSsoConfig({ profile: "dev" });
+      await deviceLogin({ config, onPrompt: () => {} });
+      expect(w.emu.calls("sso-oidc:RegisterClient")).toBe(1);
+      // The registration in the cache is one the service no longer knows (deleted, or from another environment).
+      const regFile = readdirSync(w.cacheDir)
+        .map((f) => join(w.cacheDir, f))
+        .find((f) => {
+          const v = JSON.parse(readFileSync(f, "utf8")) as { clientId?: string; accessToken?: string };
+          return v.clientId !== undefined && v.accessToken === undefined;
+        });
+      expect(regFile).toBeDefined();
+      const cached = JSON.parse(readFileSync(regFile!, "utf8")) as Record<string, unknown>;
+      writeFileSync(regFile!, JSON.stringify({ ...cached, clientId: "stale-client-id" }));
+      const warnings: string[] = [];
+      const result = await deviceLogin({
+        config,
+        onPrompt: () => {},
+        logger: { debug: () => {}, info: () => {}, warn: (m: string) => warnings.push(m), error: () => {} },
+      });
+      expect(result.accessTokenExpiresAt.getTime()).toBeGreaterThan(Date.now());
+      expect(w.emu.calls("sso-oidc:RegisterClient")).toBe(2);
+      expect(warnings.join("\n")).toContain("refused the cached client registration");
     } finally {
       await w.close();
     }

@@ -52,6 +52,8 @@ async function manager(w: SsoWorld): Promise<SsoTokenManager> {
     tokenRefresh: undefined,
     oidcClientConfig: undefined,
     lockStaleMs: undefined,
+    interactive: false,
+    env: process.env,
   });
 }
 

@@ -11,7 +11,9 @@ let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   await ensureBuilt();
-  emu = await startEmulator();
+  // Sessions as long as asked: the default 1-hour cap would make a 2-hour MFA session end an hour (rounded up to the
+  // second) after it began, and `--require 1h` pass or fail by how long the machine took since.
+  emu = await startEmulator({ credentialLifetimeSeconds: 12 * 3600 });
   const cfg = awsConfigDir("");
   writeFileSync(
     cfg.env.AWS_CONFIG_FILE,
@@ -124,8 +126,16 @@ describe("status", () => {
     expect(short.report.sessionEnd?.basis).toContain("MFA session");
     expect(short.report.problems[0]!.what).toContain('Profile "mfa" cannot keep credentials valid for 2h');
     expect(short.report.problems[0]!.fix).toContain("--mfa-duration");
-    expect(short.report.sourceFacts).toEqual([
-      { key: "mfa.sessionExpiresAt", label: "MFA session ends", value: short.report.sessionEnd?.at },
+    expect(short.report.sourceFacts).toContainEqual({
+      key: "mfa.sessionExpiresAt",
+      label: "MFA session ends",
+      value: short.report.sessionEnd?.at,
+    });
+    expect(short.report.sourceFacts.map((f) => f.key)).toEqual([
+      "profile.source",
+      "profile.role",
+      "mfa.sessionExpiresAt",
+      "profile.staticKeys",
     ]);
     const soon = await status(mfa);
     expect(soon.code).toBe(1);
@@ -136,9 +146,9 @@ describe("status", () => {
   });
 
   it("prints the source's own facts and counts their problems (the hook SSO uses)", async () => {
-    // Profile root (static keys) is served by the "provider" method; swap in one whose source reports facts.
-    const original = methods.provider!;
-    methods.provider = () => ({
+    // Profiles are served by the "profile" method; swap in one whose source reports facts.
+    const original = methods.profile!;
+    methods.profile = () => ({
       source: async () => ({
         accessKeyId: "AKIAEMULATORROOT0001",
         secretAccessKey: "emulator-root-secret-key-not-for-aws-0001",
@@ -155,14 +165,16 @@ describe("status", () => {
       expect(report.problems).toEqual([{ what: "token cache mode: 0644", fix: "chmod 600 the cache file" }]);
       expect(text).toMatch(/^token expires\s+later$/m);
     } finally {
-      methods.provider = original;
+      methods.profile = original;
     }
   });
 
   it("explains a profile that cannot be used, and the CLI exits non-zero", async () => {
     const broken = await status({ profile: "broken" });
     expect(broken.code).toBe(1);
-    expect(broken.report.problems[0]!.what).toContain('Profile "broken": holds no credentials');
+    expect(broken.report.problems[0]!.what).toMatch(
+      /Profile "broken" \(\[profile broken\] in \S+\) holds no credentials: it needs role_arn with source_profile/,
+    );
     const r = await runCli(["status", "--profile", "nope"], { env });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('Profile "nope" is not in');

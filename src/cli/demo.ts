@@ -1,10 +1,10 @@
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { Command } from "commander";
-import { formatDuration } from "../errors.js";
+import { formatDuration, parseDuration } from "../util/duration.js";
 import { redactKeyId } from "../refresh/redact.js";
 import { startEmulator } from "../emulator/emulator.js";
 import { RefreshableSession } from "../session/RefreshableSession.js";
-import type { RegisterCommand } from "./commands.js";
+import { parseInteger } from "./numbers.js";
+import { runParsed, type CliCommand } from "./runner.js";
 
 /** Input of {@link runDemo}. */
 export interface DemoInput {
@@ -143,27 +143,27 @@ export async function demoJob(input: DemoInput, deps: DemoDeps): Promise<DemoSum
   return summary;
 }
 
-/** Registers `aws-refresh demo`. */
-export const registerDemo: RegisterCommand = (program: Command, setExitCode) => {
-  program
-    .command("demo")
-    .description(
-      "Run a short S3 job against an embedded emulator whose credentials expire every few seconds, " +
-        "and show that a RefreshableSession keeps every request signed with a valid credential.",
-    )
-    .option("--duration <seconds>", "how long the job runs", "30")
-    .option("--concurrency <n>", "request loops running at once", "16")
-    .option("--lifetime <seconds>", "lifetime of the credentials the emulator issues", "5")
-    .action(async (opts: { duration: string; concurrency: string; lifetime: string }) => {
-      setExitCode(
-        await runDemo(
-          {
-            durationSeconds: Number(opts.duration),
-            concurrency: Number(opts.concurrency),
-            lifetimeSeconds: Number(opts.lifetime),
-          },
-          { stdout: process.stdout, stderr: process.stderr },
-        ),
-      );
-    });
-};
+/** `aws-refresh demo`'s flags to its input; throws naming a bad flag. */
+export function demoInput(flags: { duration?: string; concurrency?: string; lifetime?: string }): DemoInput {
+  const seconds = (text: string, flag: string): number => {
+    const ms = parseDuration(text, flag);
+    if (ms < 1000) throw new RangeError(`\`${flag}\` must be at least 1s, got ${JSON.stringify(text)}`);
+    return ms / 1000;
+  };
+  return {
+    ...(flags.duration !== undefined ? { durationSeconds: seconds(flags.duration, "--duration") } : {}),
+    ...(flags.concurrency !== undefined
+      ? { concurrency: parseInteger(flags.concurrency, "--concurrency", { min: 1, max: 1024 }) }
+      : {}),
+    ...(flags.lifetime !== undefined ? { lifetimeSeconds: seconds(flags.lifetime, "--lifetime") } : {}),
+  };
+}
+
+/** The CLI's entry point for `aws-refresh demo`. */
+export const demoCommand: CliCommand = (flags, _args, io) =>
+  runParsed(
+    "demo",
+    io,
+    () => demoInput(flags),
+    (input) => runDemo(input, io),
+  );

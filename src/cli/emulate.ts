@@ -1,15 +1,26 @@
-import type { Command } from "commander";
-import { startEmulator, type Emulator, type EmulatorOptions } from "../emulator/emulator.js";
+import { startEmulator } from "../emulator/emulator.js";
+import type { Emulator, EmulatorOptions } from "../emulator/types.js";
 import type { SsoOidcOptions } from "../emulator/sso-oidc.js";
 import { addSsoServices, type EmulatorSso } from "../emulator/sso-portal.js";
-import { parseDuration } from "./duration.js";
-import type { RegisterCommand } from "./commands.js";
+import { parseQuota } from "../emulator/quotas.js";
+import { parseDuration } from "../util/duration.js";
+import { isLoopbackHost } from "../server/loopback.js";
+import { parseInteger, parsePort } from "./numbers.js";
+import { runParsed, type CliCommand } from "./runner.js";
+import {
+  certificateEndpointsText,
+  startCertificateEndpoints,
+  type CertificateEndpointsInfo,
+  type CertificateEndpointsOptions,
+} from "./emulatorCertificates.js";
 
 /** Input of {@link runEmulate}. */
 export interface EmulateInput extends EmulatorOptions {
   json?: boolean;
   /** The SSO-OIDC / access portal part: session duration, access-token lifetime, auto-approval. */
   sso?: SsoOidcOptions;
+  /** IAM Roles Anywhere and AWS IoT: where the test certificates go, CAs to trust besides the test CA. */
+  certificates?: CertificateEndpointsOptions | false;
 }
 
 /** What the command needs from its surroundings; tests pass a signal of their own. */
@@ -19,7 +30,7 @@ export interface EmulateDeps {
   /** Resolves when the emulator should stop (the CLI: on SIGINT or SIGTERM). */
   until: Promise<unknown>;
   /** Called once the emulator listens. */
-  onReady?: (emu: Emulator, sso: EmulatorSso) => void;
+  onReady?: (emu: Emulator, sso: EmulatorSso, certificates: CertificateEndpointsInfo | undefined) => void;
 }
 
 /** The environment lines that point an SDK or CLI at the emulator with its root credentials. */
@@ -42,13 +53,23 @@ export function emulatorEnv(emu: Emulator): Record<string, string> {
  * ```
  */
 export async function runEmulate(input: EmulateInput, deps: EmulateDeps): Promise<number> {
-  const { json, sso: ssoOptions, ...options } = input;
+  const { json, sso: ssoOptions, certificates: certOptions, ...options } = input;
+  // Listen for the stop signal before anything is printed: a SIGTERM sent as soon as the output shows must still
+  // close the endpoints and remove the test certificates' directory.
+  const until = deps.until;
   let emu: Emulator;
   let sso: EmulatorSso;
+  let certs: Awaited<ReturnType<typeof startCertificateEndpoints>> | undefined;
   try {
     emu = await startEmulator(options);
     try {
       sso = addSsoServices(emu, ssoOptions ?? {});
+      if (certOptions !== false) {
+        certs = await startCertificateEndpoints(emu, {
+          ...certOptions,
+          ...(options.host !== undefined ? { host: options.host } : {}),
+        });
+      }
     } catch (err) {
       await emu.close();
       throw err;
@@ -61,93 +82,108 @@ export async function runEmulate(input: EmulateInput, deps: EmulateDeps): Promis
   const deviceUrl = `${emu.url}/device`;
   if (json) {
     deps.stdout.write(
-      `${JSON.stringify({ url: emu.url, region: emu.region, accountId: emu.accountId, env, sso: { deviceUrl, roles: ["AdministratorAccess", "ReadOnlyAccess"] } })}\n`,
+      `${JSON.stringify({
+        url: emu.url,
+        region: emu.region,
+        accountId: emu.accountId,
+        env,
+        sso: { deviceUrl, roles: ["AdministratorAccess", "ReadOnlyAccess"] },
+        ...(certs ? { certificates: certs.info } : {}),
+      })}\n`,
     );
   } else {
     deps.stdout.write(
-      `# emulator listening at ${emu.url} (STS, S3, SSO-OIDC, SSO portal; credentials live ${emu.credentialLifetimeSeconds()}s)\n` +
+      `# emulator listening at ${emu.url} (STS, S3, SSO-OIDC, SSO portal${certs ? ", IAM Roles Anywhere; AWS IoT at its own port" : ""}; credentials live ${emu.credentialLifetimeSeconds()}s)\n` +
         Object.entries(env)
           .map(([k, v]) => `export ${k}=${v}`)
           .join("\n") +
         "\n" +
         `# SSO: any sso_start_url works; roles AdministratorAccess and ReadOnlyAccess in account ${emu.accountId}.\n` +
-        `# Approve device logins at ${deviceUrl} (or: curl -d user_code=CODE ${deviceUrl}).\n`,
+        `# Approve device logins at ${deviceUrl} (or: curl -d user_code=CODE ${deviceUrl}); browser logins\n` +
+        `# (authorization code with PKCE) show an Allow / Deny page at ${emu.url}/authorize.\n` +
+        (certs ? certificateEndpointsText(certs.info) : ""),
     );
     deps.stderr.write("Press Ctrl-C to stop.\n");
   }
-  deps.onReady?.(emu, sso);
-  await deps.until;
+  deps.onReady?.(emu, sso, certs?.info);
+  await until;
+  await certs?.close();
   await emu.close();
   return 0;
 }
 
-function number(name: string): (v: string) => number {
-  return (v: string) => {
-    const n = Number(v);
-    if (v.trim() === "" || !Number.isFinite(n)) throw new Error(`${name} must be a number, got ${JSON.stringify(v)}`);
-    return n;
+/** Raw values of `aws-refresh emulate`'s flags. */
+interface EmulateFlags {
+  port?: string;
+  host?: string;
+  lifetime?: string;
+  clockOffset?: string;
+  region?: string;
+  json?: boolean;
+  ssoSessionDuration?: string;
+  ssoTokenLifetime?: string;
+  ssoAutoApprove?: boolean;
+  /** Each `--quota OPERATION=RATE[:BURST]`, in order. */
+  quota?: string[];
+  certsDir?: string;
+  iotPort?: string;
+  /** Each `--trust-ca FILE`. */
+  trustCa?: string[];
+  /** `--no-certificates`. */
+  certificates?: boolean;
+}
+
+/** `aws-refresh emulate`'s flags to its input; throws naming a bad flag. */
+export function emulateInput(flags: EmulateFlags): EmulateInput {
+  const seconds = (text: string, flag: string): number => Math.max(1, Math.round(parseDuration(text, flag) / 1000));
+  if (flags.host !== undefined && !isLoopbackHost(flags.host)) {
+    throw new RangeError(
+      `\`--host\` must be a loopback address (127.0.0.1, ::1 or localhost), got ${JSON.stringify(flags.host)}: the ` +
+        "emulator accepts well-known keys, so it must not be reachable from other machines",
+    );
+  }
+  return {
+    ...(flags.port !== undefined ? { port: parsePort(flags.port) } : {}),
+    ...(flags.host !== undefined ? { host: flags.host } : {}),
+    ...(flags.lifetime !== undefined ? { credentialLifetimeSeconds: seconds(flags.lifetime, "--lifetime") } : {}),
+    ...(flags.clockOffset !== undefined ? { clockOffsetMs: parseInteger(flags.clockOffset, "--clock-offset") } : {}),
+    ...(flags.region !== undefined ? { region: flags.region } : {}),
+    ...(flags.quota !== undefined && flags.quota.length > 0
+      ? {
+          quotas: Object.fromEntries(
+            flags.quota.map((text) => {
+              const { operation, spec } = parseQuota(text);
+              return [operation, spec];
+            }),
+          ),
+        }
+      : {}),
+    ...(flags.json ? { json: true } : {}),
+    certificates:
+      flags.certificates === false
+        ? false
+        : {
+            ...(flags.certsDir !== undefined ? { certsDir: flags.certsDir } : {}),
+            ...(flags.iotPort !== undefined ? { port: parsePort(flags.iotPort, "--iot-port") } : {}),
+            ...(flags.trustCa !== undefined && flags.trustCa.length > 0 ? { trustCa: flags.trustCa } : {}),
+          },
+    sso: {
+      ...(flags.ssoSessionDuration !== undefined
+        ? { sessionDurationSeconds: seconds(flags.ssoSessionDuration, "--sso-session-duration") }
+        : {}),
+      ...(flags.ssoTokenLifetime !== undefined
+        ? { accessTokenLifetimeSeconds: seconds(flags.ssoTokenLifetime, "--sso-token-lifetime") }
+        : {}),
+      ...(flags.ssoAutoApprove ? { autoApprove: true } : {}),
+    },
   };
 }
 
-/** Registers `aws-refresh emulate`. */
-export const registerEmulate: RegisterCommand = (program: Command, setExitCode) => {
-  program
-    .command("emulate")
-    .description(
-      "Run a local STS + S3 + SSO (SSO-OIDC and access portal) endpoint that issues short-lived credentials and SSO " +
-        "tokens, checks every SigV4 signature and answers with AWS's own errors, so you can prove a job survives " +
-        "credential rotation and SSO session ends in seconds. Prints the environment to point an SDK or the AWS CLI at it.",
-    )
-    .option("--port <n>", "port to listen on (0 = any free port)", number("--port"), 0)
-    .option("--host <address>", "loopback address to listen on", "127.0.0.1")
-    .option("--lifetime <seconds>", "lifetime of the credentials it issues", number("--lifetime"), 3600)
-    .option(
-      "--clock-offset <ms>",
-      "run the server clock this far ahead (negative: behind)",
-      number("--clock-offset"),
-      0,
-    )
-    .option("--region <region>", "region it reports", "us-east-1")
-    .option("--sso-session-duration <duration>", "IAM Identity Center session duration, e.g. 8h or 30s", "8h")
-    .option("--sso-token-lifetime <duration>", "lifetime of SSO access tokens, e.g. 1h or 5s", "1h")
-    .option("--sso-auto-approve", "approve every SSO device login at once (no user needed)")
-    .option("--json", "print the URL and environment as JSON")
-    .action(
-      async (opts: {
-        port: number;
-        host: string;
-        lifetime: number;
-        clockOffset: number;
-        region: string;
-        json?: boolean;
-        ssoSessionDuration: string;
-        ssoTokenLifetime: string;
-        ssoAutoApprove?: boolean;
-      }) => {
-        const seconds = (text: string, flag: string): number =>
-          Math.max(1, Math.round(parseDuration(text, flag) / 1000));
-        const until = new Promise((resolve) => {
-          process.once("SIGINT", resolve);
-          process.once("SIGTERM", resolve);
-        });
-        setExitCode(
-          await runEmulate(
-            {
-              port: opts.port,
-              host: opts.host,
-              credentialLifetimeSeconds: opts.lifetime,
-              clockOffsetMs: opts.clockOffset,
-              region: opts.region,
-              ...(opts.json ? { json: true } : {}),
-              sso: {
-                sessionDurationSeconds: seconds(opts.ssoSessionDuration, "--sso-session-duration"),
-                accessTokenLifetimeSeconds: seconds(opts.ssoTokenLifetime, "--sso-token-lifetime"),
-                ...(opts.ssoAutoApprove ? { autoApprove: true } : {}),
-              },
-            },
-            { stdout: process.stdout, stderr: process.stderr, until },
-          ),
-        );
-      },
-    );
-};
+/** The CLI's entry point for `aws-refresh emulate`. */
+export const emulateCommand: CliCommand = (flags, _args, io) =>
+  runParsed(
+    "emulate",
+    io,
+    () => emulateInput(flags as EmulateFlags),
+    (input) => runEmulate(input, io),
+  );

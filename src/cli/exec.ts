@@ -1,23 +1,23 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
-import type { Command } from "commander";
-import type { Logger } from "@smithy/types";
-import { describeTime, errorMessage, formatDuration } from "../errors.js";
+import { errorMessage } from "../errors.js";
+import { describeTime } from "../util/timeText.js";
 import { childEnvironment, EXEC_MARKER_ENV } from "../server/childEnvironment.js";
-import type { RefreshableSession } from "../session/RefreshableSession.js";
-import { DEFAULT_SSO_LOGIN_TIMEOUT_MS } from "../sources/sso.js";
 import {
   DEFAULT_SERVER_ADVISORY_MS,
   DEFAULT_SERVER_MANDATORY_MS,
   startCredentialServer,
   type CredentialServer,
 } from "../server/credentialServer.js";
-import type { RegisterCommand } from "./commands.js";
-import { parseDuration } from "./duration.js";
+import { runParsed, type CliCommand } from "./runner.js";
+import { parseDuration } from "../util/duration.js";
 import { probeIdentity } from "./identity.js";
-import { hasCredentials, loadProfiles, resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
+import { resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
+import { announceSsoLogins, stderrLogger } from "./output.js";
+import { childConfigFiles, type ChildConfigFiles } from "./childConfig.js";
+import { skewWarning } from "./warnings.js";
 import { checkRequirement, formatRequirement } from "./requirement.js";
-import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
+import { sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
 /** `exec` itself failed before or instead of running the command (as `env` and `docker run` use 125). */
 export const EXIT_EXEC_FAILED = 125;
@@ -25,8 +25,6 @@ export const EXIT_EXEC_FAILED = 125;
 export const EXIT_CANNOT_RUN = 126;
 /** The command was not found. */
 export const EXIT_NOT_FOUND = 127;
-/** Clock skew against AWS beyond which `exec` and `status` warn (the SDK for JavaScript corrects beyond it too). */
-export const SKEW_WARNING_MS = 5 * 60_000;
 /** Signals passed on to the child. */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2"];
 
@@ -53,60 +51,6 @@ export interface ExecDeps {
   signals?: NodeJS.EventEmitter;
   /** Called once the server listens and the child runs (tests). */
   onStarted?: (info: { server: CredentialServer; child: ChildProcess; resolved: ResolvedSource }) => void;
-}
-
-/**
- * A logger that writes the engine's warnings and errors to `stderr` and drops the rest. While `quiet()` returns true
- * nothing is written (a failing first fetch is reported once, by the command, not also by the engine). Records that
- * are not text are dropped: the SDK clients inside a source (the SSO portal, SSO-OIDC) log one object per failed
- * call, which would print as `[object Object]`, and whose failure the engine reports in words anyway.
- */
-export function stderrLogger(stderr: NodeJS.WritableStream, quiet: () => boolean = () => false): Logger {
-  const write = (...parts: unknown[]): void => {
-    if (quiet() || typeof parts[0] !== "string") return;
-    stderr.write(`${parts.map(String).join(" ")}\n`);
-  };
-  return { debug: () => {}, info: () => {}, warn: write, error: write };
-}
-
-/**
- * While `holding()` (before the command starts, or before the server serves), the engine's log lines are held back,
- * and with them the SSO source's login prompt: a profile whose session has ended would wait for a login nobody was
- * told about. This says it on stderr instead (URL, code, how long it waits), and when the login is picked up.
- */
-export function announceSsoLogins(
-  session: RefreshableSession,
-  say: (line: string) => void,
-  holding: () => boolean,
-  loginTimeoutMs: number = DEFAULT_SSO_LOGIN_TIMEOUT_MS,
-): void {
-  session.on("sso-login-required", (e) => {
-    if (!holding()) return; // the engine's logger says it now
-    say(
-      `IAM Identity Center login needed for profile ${e.profile ?? "?"} (${e.reason}): open ` +
-        `${e.verificationUriComplete} and confirm code ${e.userCode} before ${e.expiresAt.toISOString()}; waiting up ` +
-        `to ${formatDuration(loginTimeoutMs)} (--login-timeout), or log in elsewhere (\`aws-refresh login\`, ` +
-        "`aws sso login`)",
-    );
-  });
-  session.on("sso-login-completed", (e) => {
-    if (holding()) say(`IAM Identity Center login picked up for profile ${e.profile ?? "?"}; carrying on`);
-  });
-}
-
-/** A line warning that the `[default]` profile would shadow the server in a child, or undefined. */
-export async function defaultProfileShadow(env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  let profiles;
-  try {
-    profiles = await loadProfiles(env);
-  } catch {
-    return undefined;
-  }
-  if (!hasCredentials(profiles.get("default"))) return undefined;
-  return (
-    "the [default] profile holds credentials, and SDKs and the AWS CLI read it before the credential server: a " +
-    "program that uses it gets those credentials, not the ones served. Move them to a named profile."
-  );
 }
 
 function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
@@ -158,6 +102,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
   }
   const { session } = resolved;
   announceSsoLogins(session, say, () => !childStarted, input.source.loginTimeoutMs);
+  let copies: ChildConfigFiles | undefined;
   let server: CredentialServer | undefined;
   try {
     server = await startCredentialServer({
@@ -195,23 +140,30 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
     if (!input.lazy) {
       const probe = await probeIdentity(session, resolved.region);
       if (probe.identity) who = `${probe.identity.Arn} via `;
-      if (probe.skewMs !== undefined && Math.abs(probe.skewMs) > SKEW_WARNING_MS) {
-        say(
-          `warning: this machine's clock is ${formatDuration(Math.abs(probe.skewMs))} ` +
-            `${probe.skewMs > 0 ? "behind" : "ahead of"} AWS; requests may be refused as skewed. Synchronize it (NTP).`,
-        );
-      }
+      const skew = skewWarning(probe.skewMs);
+      if (skew) say(`warning: ${skew}. Synchronize it (NTP).`);
     }
-    const shadow = await defaultProfileShadow(env);
-    if (shadow) say(`warning: ${shadow}`);
+    // [default]'s credentials would come before the server in the child's SDK: it gets copies without them.
+    copies = await childConfigFiles(resolved.config, env);
+    if (copies && !input.quiet) {
+      say(
+        `note: the [default] profile holds credentials, which SDKs and the AWS CLI read before the credential ` +
+          `server; ${input.command[0]} gets copies of your config files without them (in ${copies.dir}, removed ` +
+          "when it ends). Profiles whose source_profile is default do not work inside it; move the keys to a named " +
+          "profile to avoid this.",
+      );
+    }
     if (!input.quiet) say(`${who}${resolved.description}; ${expiry}; running ${input.command[0]}`);
 
-    const childEnv = childEnvironment(env, {
-      url: server.urlFor(resolved.name),
-      token: server.token,
-      ...(resolved.region ? { region: resolved.region } : {}),
-      marker: resolved.name,
-    });
+    const childEnv = {
+      ...childEnvironment(env, {
+        url: server.urlFor(resolved.name),
+        token: server.token,
+        ...(resolved.region ? { region: resolved.region } : {}),
+        marker: resolved.name,
+      }),
+      ...copies?.env,
+    };
     childStarted = true;
     return await runChild(input.command, childEnv, deps, (child) =>
       deps.onStarted?.({ server: server as CredentialServer, child, resolved }),
@@ -222,6 +174,7 @@ export async function runExec(input: ExecInput, deps: ExecDeps): Promise<number>
   } finally {
     await server?.close();
     resolved.close();
+    await copies?.remove();
   }
 }
 
@@ -268,48 +221,26 @@ interface ExecFlags extends SourceFlags {
   quiet?: boolean;
 }
 
-/** Registers `aws-refresh exec`. */
-export const registerExec: RegisterCommand = (program: Command, setExitCode) => {
-  const cmd = program
-    .command("exec")
-    .usage("[options] -- COMMAND [ARGS...]")
-    .summary("run a command with always-fresh AWS credentials")
-    .description(
-      "Run COMMAND with AWS credentials that stay valid for as long as it runs, in any language. A credential server " +
-        "on 127.0.0.1 (random port, random 256-bit bearer token) serves the chosen source, refreshing it in the " +
-        "background; the command gets AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN, which " +
-        "every AWS SDK and the AWS CLI read, and loses AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, " +
-        "AWS_PROFILE and AWS_DEFAULT_PROFILE (which would stop it from asking). AWS_REGION and AWS_DEFAULT_REGION are set " +
-        "when known. Credentials are fetched before the command starts, so a bad profile fails at once. SIGINT, " +
-        "SIGTERM, SIGHUP, SIGQUIT and SIGUSR2 are forwarded. Exit status: the command's, 128+N when signal N killed it, " +
-        "125 when exec failed, 126 when the command cannot run, 127 when it is not found.\n\n" +
-        "Examples:\n" +
-        "  aws-refresh exec --profile ml -- python flow.py run\n" +
-        "  aws-refresh exec --profile ml --require 30h -- python train.py\n" +
-        "  aws-refresh exec --role-arn arn:aws:iam::123456789012:role/deploy -- terraform apply",
-    )
-    .argument("<command...>", "the command to run and its arguments (after --)")
-    .passThroughOptions();
-  addSourceOptions(cmd, { role: true, sso: true });
-  cmd
-    .option("--require <duration>", "fail unless the source can keep credentials valid this long, e.g. 30h")
-    .option("--lazy", "do not fetch credentials before the command starts (first request does)")
-    .option("--quiet", "no start message on stderr (warnings still show)")
-    .action(async (command: string[], opts: ExecFlags) => {
-      let input: ExecInput;
-      try {
-        input = {
-          source: sourceInputFrom(opts),
-          command,
-          ...(opts.require !== undefined ? { requireMs: parseDuration(opts.require, "--require") } : {}),
-          ...(opts.lazy ? { lazy: true } : {}),
-          ...(opts.quiet ? { quiet: true } : {}),
-        };
-      } catch (err) {
-        process.stderr.write(`aws-refresh exec: ${errorMessage(err)}\n`);
-        setExitCode(EXIT_EXEC_FAILED);
-        return;
-      }
-      setExitCode(await runExec(input, { env: process.env, stderr: process.stderr }));
-    });
-};
+/** `aws-refresh exec`'s flags and arguments to its input; throws naming a bad flag. */
+export function execInput(flags: ExecFlags, command: string[], terminal = false): ExecInput {
+  const source = sourceInputFrom(flags);
+  // At a terminal, without a notify hook, the person running the job can approve a login in the browser.
+  if (terminal && source.notify === undefined) source.interactiveLogin = true;
+  return {
+    source,
+    command,
+    ...(flags.require !== undefined ? { requireMs: parseDuration(flags.require, "--require") } : {}),
+    ...(flags.lazy ? { lazy: true } : {}),
+    ...(flags.quiet ? { quiet: true } : {}),
+  };
+}
+
+/** The CLI's entry point for `aws-refresh exec`. */
+export const execCommand: CliCommand = (flags, args, io) =>
+  runParsed(
+    "exec",
+    io,
+    () => execInput(flags as ExecFlags, args[0] as string[], process.stdin.isTTY === true),
+    (input) => runExec(input, { env: io.env, stderr: io.stderr }),
+    EXIT_EXEC_FAILED,
+  );

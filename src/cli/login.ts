@@ -1,12 +1,13 @@
-import { spawn } from "node:child_process";
-import type { Command } from "commander";
-import { RefreshSessionError, describeTime, errorMessage } from "../errors.js";
+import { RefreshSessionError, errorMessage } from "../errors.js";
+import { describeTime } from "../util/timeText.js";
 import { checkTokenFile, metaPathFor, parseCacheTime, readJsonFile, readMeta } from "../sso/cache.js";
+import { canOpenBrowser, openBrowser } from "../sso/browser.js";
 import { describeSsoConfig, loadSsoConfig, type SsoConfig } from "../sso/config.js";
-import { deviceLogin, tokenPathFor } from "../sso/login.js";
+import { deviceLogin, tokenPathFor, type DeviceAuthorizationPrompt, type DeviceLoginResult } from "../sso/login.js";
+import { pkceLogin } from "../sso/pkce.js";
 import { runSsoNotify, validateNotify, type SsoLoginRequired } from "../sso/notify.js";
 import { predictSsoSessionEnd } from "../sso/session-end.js";
-import type { RegisterCommand } from "./commands.js";
+import { runParsed, type CliCommand } from "./runner.js";
 
 /** Input of {@link runLogin}. */
 export interface LoginInput {
@@ -14,8 +15,10 @@ export interface LoginInput {
   profile?: string;
   /** An `[sso-session NAME]` to log in directly. */
   ssoSession?: string;
-  /** Do not try to open a browser. Default false. */
+  /** Do not try to open a browser (and so log in with the device code flow). Default false. */
   noBrowser?: boolean;
+  /** Log in with the device code flow instead of the authorization-code flow with PKCE. Default false. */
+  useDeviceCode?: boolean;
   /** Shell command run with the URL and code in `AWS_REFRESH_SSO_*` variables (e.g. to send them to a phone). */
   notify?: string;
   /** Print the result as JSON on stdout. */
@@ -33,28 +36,24 @@ export interface LoginDeps {
   openBrowser?: (url: string) => Promise<boolean>;
 }
 
-/** The platform's way to open a URL, or undefined when no browser is likely here (no display, no opener). */
-function browserCommand(env: NodeJS.ProcessEnv): [string, string[]] | undefined {
-  if (env.BROWSER) return [env.BROWSER, []];
-  if (process.platform === "darwin") return ["open", []];
-  if (process.platform === "win32") return ["cmd", ["/c", "start", '""']];
-  if (!env.DISPLAY && !env.WAYLAND_DISPLAY) return undefined;
-  return ["xdg-open", []];
+export { openBrowser } from "../sso/browser.js";
+
+/** How a login goes: PKCE in a browser on this machine, or the device code flow for everything headless. */
+type LoginFlow = "authorization-code" | "device-code";
+
+/**
+ * The device code flow when asked (`--use-device-code`), when the job is headless (`--notify`, `--no-browser`, or no
+ * browser can be opened here), or for a legacy profile (the AWS CLI logs those in with the device code too);
+ * otherwise the authorization-code flow with PKCE, as the AWS CLI v2 does by default.
+ */
+function chooseFlow(cfg: SsoConfig, input: LoginInput, deps: LoginDeps, env: NodeJS.ProcessEnv): LoginFlow {
+  if (input.useDeviceCode || input.notify !== undefined || input.noBrowser) return "device-code";
+  if (cfg.sessionName === undefined) return "device-code";
+  return deps.openBrowser !== undefined || canOpenBrowser(env) ? "authorization-code" : "device-code";
 }
 
-/** Opens `url` with the platform's opener when a browser is available; false otherwise. */
-export function openBrowser(url: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
-  const cmd = browserCommand(env);
-  if (!cmd) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const child = spawn(cmd[0], [...cmd[1], url], { stdio: "ignore", detached: true, env });
-    child.once("error", () => resolve(false));
-    child.once("spawn", () => {
-      child.unref();
-      resolve(true);
-    });
-  });
-}
+/** Thrown into the PKCE login when the browser would not open: the login carries on with the device code. */
+const NO_BROWSER = "no browser could be opened";
 
 async function reasonFor(cfg: SsoConfig, cacheDir: string | undefined): Promise<SsoLoginRequired["reason"]> {
   try {
@@ -68,10 +67,12 @@ async function reasonFor(cfg: SsoConfig, cacheDir: string | undefined): Promise<
 }
 
 /**
- * `aws-refresh login`: the OAuth device authorization flow for an SSO profile or sso-session. Prints the verification
- * URL and code (and opens a browser when one is available), waits for approval, writes the token to
- * `~/.aws/sso/cache` where the AWS CLI and every SDK find it, and records the login time so the session's end can be
- * predicted. Resolves to the exit code: 0 logged in, 1 the login failed, 2 bad configuration.
+ * `aws-refresh login`: logs an SSO profile or sso-session in, as `aws sso login` does: by default with the
+ * authorization-code flow with PKCE (a browser on this machine is opened at the `/authorize` page and comes back to a
+ * listener on 127.0.0.1); with the device code flow (a URL and a code to approve from any device) under
+ * `--use-device-code`, `--no-browser` or `--notify`, for a legacy profile, or when no browser can be opened. Writes
+ * the token to `~/.aws/sso/cache` where the AWS CLI and every SDK find it, and records the login time so the
+ * session's end can be predicted. Resolves to the exit code: 0 logged in, 1 the login failed, 2 bad configuration.
  *
  * @example
  * ```ts
@@ -96,12 +97,14 @@ export async function runLogin(input: LoginInput, deps: LoginDeps): Promise<numb
     return 2;
   }
   const reason = await reasonFor(cfg, input.cacheDir);
-  try {
-    const result = await deviceLogin({
+  const open = deps.openBrowser ?? ((url: string) => openBrowser(url, env));
+  let flow = chooseFlow(cfg, input, deps, env);
+  const device = (): Promise<DeviceLoginResult> =>
+    deviceLogin({
       config: cfg,
       ...(input.cacheDir !== undefined ? { cacheDir: input.cacheDir } : {}),
-      onPrompt: async (p) => {
-        const opened = input.noBrowser ? false : await (deps.openBrowser ?? openBrowser)(p.verificationUriComplete);
+      onPrompt: async (p: DeviceAuthorizationPrompt) => {
+        const opened = input.noBrowser ? false : await open(p.verificationUriComplete);
         deps.stderr.write(
           `${opened ? "A browser was opened to approve the login. If it did not show the page, or to" : "To"} ` +
             `approve from another device, open:\n\n  ${p.verificationUriComplete}\n\n` +
@@ -123,6 +126,36 @@ export async function runLogin(input: LoginInput, deps: LoginDeps): Promise<numb
         }
       },
     });
+  const browserLogin = async (): Promise<DeviceLoginResult> => {
+    const giveUp = new AbortController();
+    try {
+      return await pkceLogin({
+        config: cfg,
+        ...(input.cacheDir !== undefined ? { cacheDir: input.cacheDir } : {}),
+        signal: giveUp.signal,
+        onPrompt: async (p) => {
+          if (!(await open(p.authorizationUrl))) {
+            giveUp.abort(NO_BROWSER);
+            return;
+          }
+          deps.stderr.write(
+            "A browser was opened to log in. If it did not show the page, open this URL in a browser on this " +
+              `machine:\n\n  ${p.authorizationUrl}\n\n(waiting until ${p.expiresAt.toISOString()}). If you cannot ` +
+              "open a browser here, run the command again with --use-device-code. Waiting…\n",
+          );
+        },
+      });
+    } catch (err) {
+      if (giveUp.signal.aborted) {
+        flow = "device-code";
+        deps.stderr.write("No browser could be opened here; logging in with the device code flow instead.\n");
+        return device();
+      }
+      throw err;
+    }
+  };
+  try {
+    const result = flow === "authorization-code" ? await browserLogin() : await device();
     const read = await readJsonFile(result.path, { fix: "" });
     const end = read
       ? predictSsoSessionEnd({
@@ -139,6 +172,7 @@ export async function runLogin(input: LoginInput, deps: LoginDeps): Promise<numb
           profile: cfg.profile ?? null,
           ssoSession: cfg.sessionName ?? null,
           startUrl: cfg.startUrl,
+          flow,
           cacheFile: result.path,
           loginAt: result.loginAt.toISOString(),
           accessTokenExpiresAt: result.accessTokenExpiresAt.toISOString(),
@@ -163,33 +197,30 @@ export async function runLogin(input: LoginInput, deps: LoginDeps): Promise<numb
   }
 }
 
-/** Registers `aws-refresh login`. */
-export const registerLogin: RegisterCommand = (program: Command, setExitCode) => {
-  program
-    .command("login")
-    .description(
-      "Log in to IAM Identity Center (SSO) with the device authorization flow and cache the token where the AWS CLI " +
-        "and the SDKs find it (~/.aws/sso/cache), recording the login time so aws-refresh can predict the session's end.",
-    )
-    .option("--profile <name>", "SSO profile to log in (default: AWS_PROFILE, else default)")
-    .option("--sso-session <name>", "log in an [sso-session NAME] of the config file directly")
-    .option("--no-browser", "only print the URL and code; do not open a browser")
-    .option("--notify <command>", "shell command told the URL and code in AWS_REFRESH_SSO_* environment variables")
-    .option("--json", "print the result as JSON")
-    .action(
-      async (opts: { profile?: string; ssoSession?: string; browser: boolean; notify?: string; json?: boolean }) => {
-        setExitCode(
-          await runLogin(
-            {
-              ...(opts.profile !== undefined ? { profile: opts.profile } : {}),
-              ...(opts.ssoSession !== undefined ? { ssoSession: opts.ssoSession } : {}),
-              noBrowser: !opts.browser,
-              ...(opts.notify !== undefined ? { notify: opts.notify } : {}),
-              ...(opts.json ? { json: true } : {}),
-            },
-            { stdout: process.stdout, stderr: process.stderr },
-          ),
-        );
-      },
-    );
-};
+/** `aws-refresh login`'s flags to its input. */
+export function loginInput(flags: {
+  profile?: string;
+  ssoSession?: string;
+  browser?: boolean;
+  useDeviceCode?: boolean;
+  notify?: string;
+  json?: boolean;
+}): LoginInput {
+  return {
+    ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    ...(flags.ssoSession !== undefined ? { ssoSession: flags.ssoSession } : {}),
+    noBrowser: flags.browser === false,
+    ...(flags.useDeviceCode ? { useDeviceCode: true } : {}),
+    ...(flags.notify !== undefined ? { notify: flags.notify } : {}),
+    ...(flags.json ? { json: true } : {}),
+  };
+}
+
+/** The CLI's entry point for `aws-refresh login`. */
+export const loginCommand: CliCommand = (flags, _args, io) =>
+  runParsed(
+    "login",
+    io,
+    () => loginInput(flags),
+    (input) => runLogin(input, io),
+  );

@@ -1,44 +1,20 @@
-import { Command } from "commander";
-import { commands } from "./commands.js";
-
-/** Builds the `aws-refresh` program. Commands live one per file and register themselves in ./commands.ts. */
-export function buildProgram(setExitCode: (code: number) => void): Command {
-  const program = new Command("aws-refresh")
-    .description("AWS credentials that stay valid for as long as your job runs")
-    .showHelpAfterError()
-    .enablePositionalOptions();
-  for (const register of commands) register(program, setExitCode);
-  return program;
-}
-
 /**
- * The SDK warns once per process that its releases after January 2027 need Node.js 22. That is about our
- * dependency, not the user's job, and on every CLI run it would bury the one line that matters; other warnings still
- * print as Node prints them. (Not done through the SDK's environment variable: `exec` children would inherit it.)
+ * The `aws-refresh` program's entry (dist/cli.js; the installed bin, ./launcher.ts, imports it): the only place that
+ * exits. `--version`, `--help` and a `credential-process` cache hit are answered before commander is loaded
+ * (./fastPath.ts, ./credentialProcessQuick.ts); everything else goes to the program (./program.ts), which loads each
+ * command's code when it runs.
  */
-function quietSdkNodeVersionWarning(): void {
-  process.removeAllListeners("warning");
-  process.on("warning", (w) => {
-    if (!w.message.startsWith("NodeVersionSupportWarning")) process.stderr.write(`(node) ${w.name}: ${w.message}\n`);
-  });
-}
+import { answerAtOnce } from "./fastPath.js";
 
 async function main(): Promise<void> {
-  quietSdkNodeVersionWarning();
-  let exitCode = 0;
-  const program = buildProgram((code) => {
-    exitCode = code;
-  });
-  program.exitOverride();
-  try {
-    await program.parseAsync(process.argv);
-  } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    if (typeof code === "number") process.exit(code);
-    process.stderr.write(`aws-refresh: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+  const args = process.argv.slice(2);
+  if (answerAtOnce(args, process.stdout)) return;
+  if (args[0] === "credential-process") {
+    const { answerFromCache } = await import("./credentialProcessQuick.js");
+    if (await answerFromCache(args.slice(1), process.env, process.stdout)) return;
   }
-  process.exit(exitCode);
+  const { runProgram } = await import("./program.js");
+  process.exit(await runProgram(process.argv));
 }
 
 void main();

@@ -1,5 +1,7 @@
-import { RefreshSessionError, describeTime, formatDuration } from "../errors.js";
-import type { SessionEnd } from "../session/methods.js";
+import { RefreshSessionError } from "../errors.js";
+import { describeTime } from "../util/timeText.js";
+import { formatDuration } from "../util/duration.js";
+import type { SessionEnd, SsoSessionEnd } from "../types.js";
 import type { ResolvedSource } from "./profile.js";
 
 /** Outcome of {@link checkRequirement}. */
@@ -71,14 +73,29 @@ export async function checkRequirement(
   if (end.at.getTime() >= now + requireMs) return { ok: true, end };
   const who = resolved.profile ? `Profile "${resolved.profile}"` : "The source";
   let fix: string;
-  if (resolved.kind === "sso") {
-    fix = ssoFix(resolved, end, requireMs, now, options.notify === true);
-  } else if (/MFA/i.test(end.basis)) {
-    fix =
-      "Ask for a longer MFA session with --mfa-duration (up to 36h), give an --mfa-command that can produce codes " +
-      "unattended, or lower --require.";
-  } else {
-    fix = "Renew the underlying session before starting, or lower --require.";
+  switch (end.source) {
+    case "sso":
+      fix = ssoFix(resolved, end, requireMs, now, options.notify === true);
+      break;
+    case "mfa":
+      fix =
+        "Ask for a longer MFA session with --mfa-duration (up to 36h), give an --mfa-command that can produce codes " +
+        "unattended, or lower --require.";
+      break;
+    case "certificate":
+      fix =
+        `Renew the certificate before ${end.at.toISOString()} and write it, with its key, to ${end.location}: the ` +
+        "source reads it again at every refresh, so the job carries on with the renewed one. Or lower --require.";
+      break;
+    case "login": {
+      const profile = resolved.profile ?? "<profile>";
+      fix =
+        end.kind === "ended"
+          ? `Run \`aws login --profile ${profile}\` and start again.`
+          : `An \`aws login\` session lasts at most 12h: run \`aws login --profile ${profile}\` now for the longest one, ` +
+            "and again before it ends (the running job picks each new login up), or lower --require.";
+      break;
+    }
   }
   const problem =
     `${who} cannot keep credentials valid for ${wanted}: ${end.basis}, at ${describeTime(end.at, now)}, ` +
@@ -96,10 +113,10 @@ export async function checkRequirement(
 }
 
 /** What to do when an SSO session ends before `--require`: a fresh login helps only if a session can last that long. */
-function ssoFix(resolved: ResolvedSource, end: SessionEnd, requireMs: number, now: number, notify: boolean): string {
+function ssoFix(resolved: ResolvedSource, end: SsoSessionEnd, requireMs: number, now: number, notify: boolean): string {
   const profile = resolved.profile ?? "<profile>";
   // The SSO source's prediction says how long a session lasts here (stated, learned or the 8h default).
-  const durationMs = (end as { durationMs?: unknown }).durationMs;
+  const durationMs = end.durationMs;
   const left = formatDuration(Math.max(0, end.at.getTime() - now));
   const relogin = notify
     ? "--notify will ask for a new login before the session ends, but --require counts only the current session: " +
@@ -107,11 +124,23 @@ function ssoFix(resolved: ResolvedSource, end: SessionEnd, requireMs: number, no
     : "run the job with --notify CMD so a new login can be approved (from a phone) while it runs, and without " +
       `--require, or lower --require to ${left} or less`;
   if (typeof durationMs === "number" && durationMs < requireMs) {
+    // Only a duration someone stated is known; a learned one is a lower bound from one refused refresh, and the
+    // default a guess: neither proves that no session can last long enough.
+    if (end.durationSource === "option" || end.durationSource === "config") {
+      return (
+        `No IAM Identity Center session lasts ${formatRequirement(requireMs)} here (the session duration is ` +
+        `${formatDuration(durationMs)}, as ${end.durationSource === "config" ? "aws_refresh_sso_session_duration" : "ssoSessionDurationMs"} ` +
+        `states), so logging in again will not help. To run the job anyway: ${relogin}; or ask your administrator for ` +
+        "a longer session duration in IAM Identity Center (and state it with aws_refresh_sso_session_duration)."
+      );
+    }
     return (
-      `No IAM Identity Center session lasts ${formatRequirement(requireMs)} here (the session duration is ` +
-      `${formatDuration(durationMs)}), so logging in again will not help. To run the job anyway: ${relogin}; or ask ` +
-      "your administrator for a longer session duration in IAM Identity Center (and state it with " +
-      "aws_refresh_sso_session_duration in the sso-session)."
+      `A fresh session is predicted to last ${formatDuration(durationMs)} (${
+        end.durationSource === "learned"
+          ? "learned when an earlier session's refresh was refused: a lower bound"
+          : "Identity Center's 8h default"
+      }). If your sessions last longer, state it with aws_refresh_sso_session_duration in the sso-session, log in ` +
+      `again (\`aws-refresh login --profile ${profile}\`) and retry. Or ${relogin}.`
     );
   }
   return (

@@ -1,8 +1,8 @@
 import { rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join, resolve as resolvePath } from "node:path";
-import { Option, type Command } from "commander";
-import { describeTime, errorMessage } from "../errors.js";
+import { errorMessage } from "../errors.js";
+import { describeTime } from "../util/timeText.js";
 import { SHADOWING_ENV_VARS } from "../server/childEnvironment.js";
 import {
   DEFAULT_SERVER_ADVISORY_MS,
@@ -10,15 +10,17 @@ import {
   startCredentialServer,
   type CredentialServer,
 } from "../server/credentialServer.js";
-import { writeSecretFile } from "../server/secretFile.js";
+import { writeSecretFile } from "../util/secretFile.js";
 import { generateToken, loadOrCreateTokenFile } from "../server/token.js";
-import type { RegisterCommand } from "./commands.js";
-import { announceSsoLogins, stderrLogger } from "./exec.js";
+import { parsePort } from "./numbers.js";
+import { runParsed, type CliCommand } from "./runner.js";
+import { announceSsoLogins, stderrLogger } from "./output.js";
+import { loadAwsConfig } from "../config/awsConfig.js";
 import { resolveSource, type ResolvedSource, type SourceInput } from "./profile.js";
-import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
+import { PROFILE_PLACEHOLDER, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
+import { CERTIFICATE_SOURCE_NAMES } from "./sourceInput.js";
 
-/** Placeholder in `--env-file` replaced by the profile name (required when serving several profiles). */
-export const PROFILE_PLACEHOLDER = "{profile}";
+export { PROFILE_PLACEHOLDER } from "./sourceOptions.js";
 
 /** Variables a program's shell must drop to use a served profile (the token file is set, not dropped). */
 const UNSET = [
@@ -75,8 +77,8 @@ function validate(input: ServeInput): void {
   if (!Array.isArray(input.sources) || input.sources.length === 0) {
     throw new TypeError("`--profile` is required: name at least one profile to serve");
   }
-  const names = input.sources.map((s) => s.profile);
-  if (names.some((n) => !n)) throw new TypeError("every source served needs a `--profile`");
+  const names = input.sources.map((s) => (s.certificate ? CERTIFICATE_SOURCE_NAMES[s.certificate.method] : s.profile));
+  if (names.some((n) => !n)) throw new TypeError("every source served needs a `--profile` (or certificate flags)");
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new TypeError(`\`--profile ${dup}\` is given twice`);
   if (input.envFile !== undefined && names.length > 1 && !input.envFile.includes(PROFILE_PLACEHOLDER)) {
@@ -116,9 +118,12 @@ export async function runServe(input: ServeInput, deps: ServeDeps): Promise<numb
   let server: CredentialServer | undefined;
   let removeTokenFile: string | undefined;
   try {
+    // One read of the config files for every profile served.
+    const config = await loadAwsConfig({ env: deps.env });
     for (const source of input.sources) {
       const r = await resolveSource(source, {
         env: deps.env,
+        config,
         refresh: { advisoryMs: DEFAULT_SERVER_ADVISORY_MS, mandatoryMs: DEFAULT_SERVER_MANDATORY_MS },
         logger,
       });
@@ -225,14 +230,8 @@ export async function runServe(input: ServeInput, deps: ServeDeps): Promise<numb
   }
 }
 
-function port(v: string): number {
-  const n = Number(v);
-  if (!/^[0-9]+$/.test(v) || n > 65535) throw new Error(`--port must be an integer from 0 to 65535, got ${v}`);
-  return n;
-}
-
 interface ServeFlags extends SourceFlags {
-  port?: number;
+  port?: string;
   host?: string;
   tokenFile?: string;
   envFile?: string;
@@ -243,64 +242,38 @@ interface ServeFlags extends SourceFlags {
   json?: boolean;
 }
 
-/** Registers `aws-refresh serve`. */
-export const registerServe: RegisterCommand = (program: Command, setExitCode) => {
-  const cmd = program
-    .command("serve")
-    .summary("serve several profiles' always-fresh credentials to other programs")
-    .description(
-      "Run a long-lived credential server on 127.0.0.1 for one or more profiles, each at /profiles/<name> with its " +
-        "own engine refreshing in the background. Any program (any AWS SDK, the AWS CLI, Terraform, a Docker container " +
-        "on the host network) gets credentials by setting AWS_CONTAINER_CREDENTIALS_FULL_URI to a profile's URL and " +
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE to the token file (a random 256-bit token, mode 0600, kept across " +
-        "restarts when --token-file or --port is given). Prints those lines on stdout (and writes them to " +
-        "--env-file). GET /healthz answers ok/unhealthy (details with the token); GET /metrics is Prometheus text " +
-        "(seconds to expiry, refreshes and failures per profile; send the token as Authorization or Bearer). Shuts " +
-        "down gracefully on SIGTERM or SIGINT.\n\n" +
-        "Examples:\n" +
-        "  aws-refresh serve --profile ml --profile etl --port 9911\n" +
-        "  aws-refresh serve --profile ml --port 9911 --token-file ~/.aws/aws-refresh/ml.token --env-file ./ml.env",
+/** `aws-refresh serve`'s flags to its input; throws naming a bad flag. */
+export function serveInput(flags: ServeFlags, terminal = false): ServeInput {
+  const profiles = Array.isArray(flags.profile) ? flags.profile : flags.profile ? [flags.profile] : [];
+  const envFile = flags.envFile ?? flags.envOut;
+  // Certificate flags choose one source of their own (sourceInputFrom refuses them beside `--profile`).
+  const certificate = profiles.length === 0 ? sourceInputFrom(flags) : undefined;
+  if (!certificate?.certificate && flags.roleArn !== undefined) {
+    throw new TypeError(
+      "`--role-arn` of serve is IAM Roles Anywhere's (with `--trust-anchor-arn`, `--profile-arn`, `--certificate`): " +
+        "to serve a role over a profile, write a role profile (role_arn + source_profile) and serve that",
     );
-  addSourceOptions(cmd, { sso: true, manyProfiles: true });
-  cmd
-    .option("--port <n>", "port to listen on (default: 0, any free port)", port)
-    .option("--host <address>", "loopback address to listen on: 127.0.0.1 or ::1 (default: 127.0.0.1)")
-    .option(
-      "--token-file <path>",
-      "where to keep the token, mode 0600, reused if it already holds one (default: ~/.aws/aws-refresh/serve-<port>.token)",
-    )
-    .option(
-      "--env-file <path>",
-      `also write the environment lines to this file, mode 0600, KEY=value lines for docker --env-file or \`set -a; . FILE\` ` +
-        `(${PROFILE_PLACEHOLDER} in the path is replaced by the profile name; required for several profiles)`,
-    )
-    .addOption(new Option("--env-out <path>", "same as --env-file").hideHelp())
-    .option("--lazy", "do not fetch credentials before serving")
-    .option("--quiet", "do not log refreshes on stderr")
-    .option("--json", "print the URLs and environment as JSON")
-    .action(async (opts: ServeFlags) => {
-      let input: ServeInput;
-      try {
-        const profiles = Array.isArray(opts.profile) ? opts.profile : opts.profile ? [opts.profile] : [];
-        input = {
-          sources: profiles.map((p) => sourceInputFrom(opts, p)),
-          ...(opts.port !== undefined ? { port: opts.port } : {}),
-          ...(opts.host !== undefined ? { host: opts.host } : {}),
-          ...(opts.tokenFile !== undefined ? { tokenFile: opts.tokenFile } : {}),
-          ...((opts.envFile ?? opts.envOut) !== undefined ? { envFile: (opts.envFile ?? opts.envOut) as string } : {}),
-          ...(opts.lazy ? { lazy: true } : {}),
-          ...(opts.quiet ? { quiet: true } : {}),
-          ...(opts.json ? { json: true } : {}),
-        };
-      } catch (err) {
-        process.stderr.write(`aws-refresh serve: ${errorMessage(err)}\n`);
-        setExitCode(2);
-        return;
-      }
-      const until = new Promise((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
-      setExitCode(await runServe(input, { env: process.env, stdout: process.stdout, stderr: process.stderr, until }));
-    });
-};
+  }
+  const sources = certificate?.certificate ? [certificate] : profiles.map((p) => sourceInputFrom(flags, p));
+  // At a terminal, without a notify hook, the person running the server can approve a login in the browser.
+  for (const s of sources) if (terminal && s.notify === undefined) s.interactiveLogin = true;
+  return {
+    sources,
+    ...(flags.port !== undefined ? { port: parsePort(flags.port) } : {}),
+    ...(flags.host !== undefined ? { host: flags.host } : {}),
+    ...(flags.tokenFile !== undefined ? { tokenFile: flags.tokenFile } : {}),
+    ...(envFile !== undefined ? { envFile } : {}),
+    ...(flags.lazy ? { lazy: true } : {}),
+    ...(flags.quiet ? { quiet: true } : {}),
+    ...(flags.json ? { json: true } : {}),
+  };
+}
+
+/** The CLI's entry point for `aws-refresh serve`. */
+export const serveCommand: CliCommand = (flags, _args, io) =>
+  runParsed(
+    "serve",
+    io,
+    () => serveInput(flags as ServeFlags, process.stdin.isTTY === true),
+    (input) => runServe(input, io),
+  );

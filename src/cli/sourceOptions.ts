@@ -1,9 +1,14 @@
 import { Option, type Command } from "commander";
-import { parseDuration } from "./duration.js";
-import type { SourceInput } from "./profile.js";
+import { ROLE_ARN, ROLE_SESSION_NAME } from "../profiles/profileKeys.js";
+import { parseDuration } from "../util/duration.js";
+import { addCertificateOptions, certificateInputFrom, type CertificateFlags } from "./certificateFlags.js";
+import type { SourceInput } from "./sourceInput.js";
+
+/** Placeholder in `serve --env-file` replaced by the profile name (required when serving several profiles). */
+export const PROFILE_PLACEHOLDER = "{profile}";
 
 /** Raw values of the source flags as commander hands them over. */
-export interface SourceFlags {
+export interface SourceFlags extends CertificateFlags {
   profile?: string | string[];
   roleArn?: string;
   roleSessionName?: string;
@@ -46,7 +51,11 @@ export function addSourceOptions(cmd: Command, set: SourceFlagSet = {}): Command
   }
   if (set.role) {
     cmd
-      .option("--role-arn <arn>", "assume this role, from --profile's credentials or the default chain")
+      .option(
+        "--role-arn <arn>",
+        "assume this role, from --profile's credentials or the default chain (with --trust-anchor-arn: the role " +
+          "IAM Roles Anywhere gives)",
+      )
       .option("--role-session-name <name>", "role session name (default: aws-refresh-session-<epoch ms>)")
       .option("--duration <duration>", "role session lifetime, e.g. 1h or 3600 (default: the role's, usually 1h)")
       .option("--external-id <id>", "external id the role's trust policy requires");
@@ -58,7 +67,11 @@ export function addSourceOptions(cmd: Command, set: SourceFlagSet = {}): Command
       "shell command printing a 6-digit MFA code, run once per MFA session (default: ask on the terminal)",
     )
     .option("--mfa-duration <duration>", "MFA session lifetime, 15m to 36h (default: 12h)")
-    .option("--region <region>", "region for STS and for programs (default: AWS_REGION, else the profile's region)");
+    .option(
+      "--region <region>",
+      "region for STS and for programs, and IAM Roles Anywhere's signing region (default: AWS_REGION, else the " +
+        "profile's region; Roles Anywhere: the trust anchor's)",
+    );
   if (set.sso) {
     cmd
       .addOption(
@@ -74,6 +87,7 @@ export function addSourceOptions(cmd: Command, set: SourceFlagSet = {}): Command
           "status and credential-process do not log in or wait unless given this or --notify)",
       );
   }
+  addCertificateOptions(cmd, { roleFlags: !set.role });
   return cmd;
 }
 
@@ -87,38 +101,75 @@ function seconds(text: string | undefined, flag: string): number | undefined {
 /** Turns the flags into a {@link SourceInput} for one profile (or none); throws RangeError/TypeError naming a flag. */
 export function sourceInputFrom(flags: SourceFlags, profile?: string): SourceInput {
   const p = profile ?? (Array.isArray(flags.profile) ? flags.profile[0] : flags.profile);
-  const input: SourceInput = {};
-  if (p !== undefined) {
-    if (p.trim() === "") throw new TypeError("`--profile` must name a profile");
-    input.profile = p;
+  const certificate = certificateInputFrom(flags);
+  if (certificate) {
+    // IAM Roles Anywhere's region is a flag of its own source (its signing region); AWS IoT's is the programs'.
+    if (flags.region !== undefined && flags.region.trim() === "") {
+      throw new TypeError(
+        "`--region` is empty (an unset variable?): give a region such as us-east-1, or leave the flag out",
+      );
+    }
+    return { certificate, ...(flags.region !== undefined ? { region: flags.region } : {}) };
   }
-  if (flags.roleArn !== undefined) input.roleArn = flags.roleArn;
-  if (flags.roleSessionName !== undefined) input.roleSessionName = flags.roleSessionName;
+  const input: SourceInput = {};
+  // An empty value is almost always an unset variable (`--role-arn "$ROLE_ARN"`): refuse it rather than run the job
+  // on other credentials than the ones asked for.
+  const given = (flag: string, value: string | undefined, what: string): string | undefined => {
+    if (value === undefined) return undefined;
+    if (value.trim() === "") {
+      throw new TypeError(`\`${flag}\` is empty (an unset variable?): give ${what}, or leave the flag out`);
+    }
+    return value;
+  };
+  const roleOnly: [keyof SourceFlags, string][] = [
+    ["roleSessionName", "--role-session-name"],
+    ["duration", "--duration"],
+    ["externalId", "--external-id"],
+  ];
+  for (const [key, flag] of roleOnly) {
+    if (flags[key] !== undefined && flags.roleArn === undefined) {
+      throw new TypeError(`\`${flag}\` needs \`--role-arn\` (set it in the profile for a role profile)`);
+    }
+  }
+  if (p !== undefined) input.profile = given("--profile", p, "a profile name") as string;
+  const roleArn = given("--role-arn", flags.roleArn, "a role ARN such as arn:aws:iam::123456789012:role/NAME");
+  if (roleArn !== undefined) {
+    if (!ROLE_ARN.test(roleArn)) {
+      throw new TypeError(
+        `\`--role-arn\` must be an IAM role ARN such as arn:aws:iam::123456789012:role/NAME, got ${JSON.stringify(roleArn)}`,
+      );
+    }
+    input.roleArn = roleArn;
+  }
+  const sessionName = given("--role-session-name", flags.roleSessionName, "a role session name");
+  if (sessionName !== undefined) {
+    if (!ROLE_SESSION_NAME.test(sessionName)) {
+      throw new TypeError(
+        "`--role-session-name` must be 2 to 64 letters, digits and +=,.@_-, got " + JSON.stringify(sessionName),
+      );
+    }
+    input.roleSessionName = sessionName;
+  }
   const d = seconds(flags.duration, "--duration");
   if (d !== undefined) {
     if (d < 900 || d > 43_200) throw new RangeError("`--duration` must be from 15m to 12h");
     input.durationSeconds = d;
   }
-  if (flags.externalId !== undefined) input.externalId = flags.externalId;
-  if (flags.mfaSerial !== undefined) input.mfaSerial = flags.mfaSerial;
-  if (flags.mfaCommand !== undefined) input.mfaCommand = flags.mfaCommand;
+  const externalId = given("--external-id", flags.externalId, "the external id the role's trust policy requires");
+  if (externalId !== undefined) input.externalId = externalId;
+  const mfaSerial = given("--mfa-serial", flags.mfaSerial, "the MFA device's ARN");
+  if (mfaSerial !== undefined) input.mfaSerial = mfaSerial;
+  const mfaCommand = given("--mfa-command", flags.mfaCommand, "a command that prints a code");
+  if (mfaCommand !== undefined) input.mfaCommand = mfaCommand;
   const md = seconds(flags.mfaDuration, "--mfa-duration");
   if (md !== undefined) {
     if (md < 900 || md > 129_600) throw new RangeError("`--mfa-duration` must be from 15m to 36h");
     input.mfaDurationSeconds = md;
   }
-  if (flags.region !== undefined) input.region = flags.region;
-  if (flags.notify !== undefined) input.notify = flags.notify;
+  const region = given("--region", flags.region, "a region such as us-east-1");
+  if (region !== undefined) input.region = region;
+  const notify = given("--notify", flags.notify, "a command to run");
+  if (notify !== undefined) input.notify = notify;
   if (flags.loginTimeout !== undefined) input.loginTimeoutMs = parseDuration(flags.loginTimeout, "--login-timeout");
-  const roleOnly: [keyof SourceInput, string][] = [
-    ["roleSessionName", "--role-session-name"],
-    ["durationSeconds", "--duration"],
-    ["externalId", "--external-id"],
-  ];
-  for (const [key, flag] of roleOnly) {
-    if (input[key] !== undefined && input.roleArn === undefined) {
-      throw new TypeError(`\`${flag}\` needs \`--role-arn\` (set it in the profile for a role profile)`);
-    }
-  }
   return input;
 }

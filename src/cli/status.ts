@@ -1,23 +1,17 @@
-import type { Command } from "commander";
-import { describeTime, errorMessage, formatDuration, RefreshSessionError } from "../errors.js";
+import { errorMessage, RefreshSessionError } from "../errors.js";
+import { describeTime } from "../util/timeText.js";
 import { redactKeyId } from "../refresh/redact.js";
 import { EXEC_MARKER_ENV } from "../server/childEnvironment.js";
 import type { CallerIdentity } from "../session/RefreshableSession.js";
 import type { SourceStatusItem } from "../session/methods.js";
-import type { RegisterCommand } from "./commands.js";
-import { parseDuration } from "./duration.js";
-import { defaultProfileShadow, SKEW_WARNING_MS } from "./exec.js";
+import { runParsed, type CliCommand } from "./runner.js";
+import { parseDuration, formatDuration } from "../util/duration.js";
+import { defaultProfileShadow, skewWarning } from "./warnings.js";
 import { probeIdentity } from "./identity.js";
-import {
-  configPaths,
-  oneShotInput,
-  resolveSource,
-  type ResolvedSource,
-  type SourceInput,
-  type SourceKind,
-} from "./profile.js";
+import { resolveConfigPaths } from "../config/awsConfig.js";
+import { oneShotInput, resolveSource, type ResolvedSource, type SourceInput, type SourceKind } from "./profile.js";
 import { checkRequirement, formatRequirement } from "./requirement.js";
-import { addSourceOptions, sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
+import { sourceInputFrom, type SourceFlags } from "./sourceOptions.js";
 
 /** An underlying session (SSO, MFA) ending sooner than this is reported as a problem. */
 export const SESSION_END_WARNING_MS = 60 * 60_000;
@@ -144,7 +138,7 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
   const report: StatusReport = {
     profile: input.source.profile ?? null,
     source: { kind: null, description: null, name: null },
-    configFiles: configPaths(env),
+    configFiles: resolveConfigPaths({ env }),
     credentials: { ok: false, accessKeyId: null, expiration: null, expiresInSeconds: null, error: null },
     identity: null,
     clock: { skewSeconds: null, basis: "Date header of an STS GetCallerIdentity answer" },
@@ -188,13 +182,7 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
       };
     } catch (err) {
       report.credentials.error = errorMessage(err);
-      problems.push({
-        what: `no credentials: ${errorMessage(err)}`,
-        fix:
-          resolved.kind === "sso"
-            ? `log in: ${ssoLogin(resolved.profile)}`
-            : "check the source's own credentials (keys, login, token file) and that STS is reachable",
-      });
+      problems.push({ what: `no credentials: ${errorMessage(err)}`, fix: fixFor(err, resolved) });
     }
     if (report.credentials.ok) {
       const probe = await probeIdentity(resolved.session, resolved.region);
@@ -207,9 +195,10 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
       }
       if (probe.skewMs !== undefined) {
         report.clock.skewSeconds = Math.round(probe.skewMs / 1000);
-        if (Math.abs(probe.skewMs) > SKEW_WARNING_MS) {
+        const skew = skewWarning(probe.skewMs);
+        if (skew) {
           problems.push({
-            what: `this machine's clock is ${formatDuration(Math.abs(probe.skewMs))} ${probe.skewMs > 0 ? "behind" : "ahead of"} AWS: signatures more than 15 minutes off are refused, and credentials are refreshed at the wrong time`,
+            what: skew,
             fix: "synchronize the clock with NTP (e.g. `sudo timedatectl set-ntp true`, or `sudo sntp -sS time.aws.com`)",
           });
         }
@@ -219,12 +208,19 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
         const left = end.at.getTime() - Date.now();
         report.sessionEnd = { at: end.at.toISOString(), inSeconds: Math.round(left / 1000), basis: end.basis };
         if (left < SESSION_END_WARNING_MS && input.requireMs === undefined) {
+          const certificate = resolved.kind === "roles-anywhere" || resolved.kind === "iot";
           problems.push({
-            what: `${end.basis} ${describeTime(end.at, now)}: jobs started now need a new login or code within the hour`,
+            what: certificate
+              ? `${end.basis} ${describeTime(end.at, now)}: no credential can be had with it after that`
+              : `${end.basis} ${describeTime(end.at, now)}: jobs started now need a new login or code within the hour`,
             fix:
               resolved.kind === "sso"
                 ? `log in again now: ${ssoLogin(resolved.profile)}`
-                : "start a new session (a new MFA code) before long jobs",
+                : certificate
+                  ? "renew the certificate and write it to the same place (it is read again at every refresh)"
+                  : end.source === "login"
+                    ? `sign in again now: \`aws login${resolved.profile && resolved.profile !== "default" ? ` --profile ${resolved.profile}` : ""}\``
+                    : "start a new session (a new MFA code) before long jobs",
           });
         }
       }
@@ -246,12 +242,41 @@ export async function statusReport(input: StatusInput, env: NodeJS.ProcessEnv): 
     for (const fact of report.sourceFacts) {
       if (fact.problem) problems.push({ what: `${fact.label}: ${String(fact.value)}`, fix: fact.problem });
     }
-    const shadow = await defaultProfileShadow(env);
+    const shadow = defaultProfileShadow(resolved.config);
     if (shadow && resolved.profile !== "default") notes.push(`for aws-refresh exec and serve: ${shadow}`);
   } finally {
     resolved.close();
   }
   return finish(report);
+}
+
+/**
+ * What to do about a failed fetch, by what failed: a login only when a login is what is missing; for a mistake in the
+ * config or a cache file, fixing that (logging in again would not help).
+ */
+function fixFor(err: unknown, resolved: ResolvedSource): string {
+  const code = err instanceof RefreshSessionError ? err.code : undefined;
+  const cause = err instanceof RefreshSessionError ? (err.cause as { code?: unknown } | undefined)?.code : undefined;
+  const c =
+    code === "SOURCE_FAILED" || code === "CREDENTIALS_EXPIRED" ? (typeof cause === "string" ? cause : code) : code;
+  switch (c) {
+    case "SSO_LOGIN_REQUIRED":
+      return `log in: ${ssoLogin(resolved.profile)}`;
+    case "SSO_CACHE_INVALID":
+      return `delete the cache file named above, then log in: ${ssoLogin(resolved.profile)}`;
+    case "SSO_CONFIG_INVALID":
+    case "CONFIG_INVALID":
+    case "PROFILE_NOT_FOUND":
+    case "PROFILE_UNSUPPORTED":
+      return `fix the profile in ${resolved.files.config} as the message says (logging in again would not help)`;
+    case "LOGIN_REQUIRED":
+    case "LOGIN_CACHE_INVALID":
+      return `sign in again: aws login${resolved.profile && resolved.profile !== "default" ? ` --profile ${resolved.profile}` : ""}`;
+    case "MFA_FAILED":
+      return "check the MFA device and the --mfa-command (or the terminal it prompts on)";
+    default:
+      return "check the source's own credentials (keys, login, token file, certificate) and that its endpoint is reachable";
+  }
 }
 
 /** The commands that log an SSO profile in; ours first, as it records the login time session-end predictions use. */
@@ -268,7 +293,8 @@ function finish(report: StatusReport): StatusReport {
 /** Renders a report as aligned text lines. */
 export function formatStatus(r: StatusReport): string {
   const rows: [string, string][] = [];
-  rows.push(["profile", r.profile ?? "(none: the default chain)"]);
+  const certificate = r.source.kind === "roles-anywhere" || r.source.kind === "iot";
+  rows.push(["profile", r.profile ?? (certificate ? "(none: the certificate flags)" : "(none: the default chain)")]);
   if (r.source.description) rows.push(["source", r.source.description]);
   rows.push(["config files", `${r.configFiles.config}, ${r.configFiles.credentials}`]);
   if (r.identity) rows.push(["identity", `${r.identity.Arn} (account ${r.identity.Account})`]);
@@ -338,38 +364,20 @@ interface StatusFlags extends SourceFlags {
   require?: string;
 }
 
-/** Registers `aws-refresh status`. */
-export const registerStatus: RegisterCommand = (program: Command, setExitCode) => {
-  const cmd = program
-    .command("status")
-    .summary("check a profile: identity, expiry, clock skew, shadowing variables, what to fix")
-    .description(
-      "Check a source of credentials and say what to fix: the profile's source, the identity (STS " +
-        "GetCallerIdentity), the credential's expiry and time left, the clock's skew against AWS (from the answer's " +
-        "Date header), when the underlying session (SSO, MFA) ends, environment variables that would shadow the " +
-        "profile, and facts the source reports about itself (e.g. an SSO token's expiry). Exit status 0 when nothing " +
-        "is wrong, 1 when a problem was found, 2 on bad options.\n\n" +
-        "Examples:\n" +
-        "  aws-refresh status --profile ml\n" +
-        "  aws-refresh status --profile ml --require 30h --json",
-    );
-  addSourceOptions(cmd, { role: true, sso: true });
-  cmd
-    .option("--require <duration>", "also check that the source can keep credentials valid this long, e.g. 30h")
-    .option("--json", "print the report as JSON")
-    .action(async (opts: StatusFlags) => {
-      let input: StatusInput;
-      try {
-        input = {
-          source: sourceInputFrom(opts),
-          ...(opts.json ? { json: true } : {}),
-          ...(opts.require !== undefined ? { requireMs: parseDuration(opts.require, "--require") } : {}),
-        };
-      } catch (err) {
-        process.stderr.write(`aws-refresh status: ${errorMessage(err)}\n`);
-        setExitCode(2);
-        return;
-      }
-      setExitCode(await runStatus(input, { env: process.env, stdout: process.stdout, stderr: process.stderr }));
-    });
-};
+/** `aws-refresh status`'s flags to its input; throws naming a bad flag. */
+export function statusInput(flags: StatusFlags): StatusInput {
+  return {
+    source: sourceInputFrom(flags),
+    ...(flags.json ? { json: true } : {}),
+    ...(flags.require !== undefined ? { requireMs: parseDuration(flags.require, "--require") } : {}),
+  };
+}
+
+/** The CLI's entry point for `aws-refresh status`. */
+export const statusCommand: CliCommand = (flags, _args, io) =>
+  runParsed(
+    "status",
+    io,
+    () => statusInput(flags as StatusFlags),
+    (input) => runStatus(input, io),
+  );

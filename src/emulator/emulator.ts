@@ -1,9 +1,16 @@
+// One file past ~400 lines: the request pipeline (signature check, faults, quotas, the caller's credential, dispatch
+// to STS, S3 and the plug-ins) shares the server's credential table, clock offset, counters and log; the services
+// themselves live in their own files.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { QueryParameterBag } from "@smithy/types";
 import { faultFires, makeFault, type ActiveFault, type FaultSpec } from "./faults.js";
-import { handleS3, s3Operation, S3Store } from "./s3.js";
+import { makeQuota, quotaAllows, throttlingAnswer, type ActiveQuota, type QuotaSpec } from "./quotas.js";
+import { handleS3, s3Operation } from "./s3.js";
+import { S3Store } from "./s3Store.js";
 import {
   MalformedAuthError,
   readClaim,
@@ -13,6 +20,14 @@ import {
   type SigV4Claim,
 } from "./sigv4.js";
 import { handleSts, stsOperation } from "./sts.js";
+import type {
+  Emulator,
+  EmulatorOptions,
+  EmulatorRequestContext,
+  EmulatorService,
+  KnownCredential,
+  RecordedRequest,
+} from "./types.js";
 import { sendJsonError, sendS3Error, sendStsError } from "./xml.js";
 
 /** Long-term keys the emulator accepts unless told otherwise. Not secret: they only open this local emulator. */
@@ -29,117 +44,6 @@ export const MAX_SKEW_MS = 15 * 60_000;
 export const MAX_PRESIGN_SECONDS = 604_800;
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-/** Options of {@link startEmulator}. */
-export interface EmulatorOptions {
-  /** Default 0 (any free port). */
-  port?: number;
-  /** Default 127.0.0.1. */
-  host?: string;
-  /** Default us-east-1. */
-  region?: string;
-  /** Default 123456789012. */
-  accountId?: string;
-  /** Lifetime of issued credentials in seconds (>= 1), whatever DurationSeconds asked. Default 3600. */
-  credentialLifetimeSeconds?: number;
-  /** Long-term keys the emulator accepts. Default {@link DEFAULT_ROOT_CREDENTIALS}. */
-  rootCredentials?: { accessKeyId: string; secretAccessKey: string };
-  /** The server's clock runs this far ahead of (or, negative, behind) the local clock. Default 0. */
-  clockOffsetMs?: number;
-}
-
-/** A credential the emulator knows. Internal, but handed to service plug-ins. */
-export interface KnownCredential {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string | undefined;
-  /** Epoch ms; undefined for long-term keys. */
-  expiration: number | undefined;
-  kind: string;
-  arn: string;
-  userId: string;
-  revoked: boolean;
-  /** Whether the session was created with MFA. */
-  mfa: boolean;
-}
-
-/** A request as the emulator saw it; kept for tests (the last 1000). Holds no secret. */
-export interface RecordedRequest {
-  operation: string;
-  accessKeyId: string | undefined;
-  /** Form or query parameters, with secrets (tokens, codes) removed. */
-  params: Record<string, string>;
-  at: Date;
-  status?: number;
-}
-
-/** What a service plug-in gets for each request. */
-export interface EmulatorRequestContext {
-  req: IncomingMessage;
-  res: ServerResponse;
-  url: URL;
-  body: Buffer;
-  headers: Record<string, string>;
-  query: QueryParameterBag;
-  operation: string;
-  /** The verified caller, for signed requests. */
-  caller: KnownCredential | undefined;
-  /** The server's clock (local clock plus offset). */
-  now(): number;
-  emulator: Emulator;
-}
-
-/** A service plugged into the emulator (the SSO-OIDC and SSO portal use this). */
-export interface EmulatorService {
-  name: string;
-  /** Whether an unsigned request belongs to this service. */
-  match(req: IncomingMessage, url: URL): boolean;
-  /** Name of the operation, e.g. "CreateToken" (counted as `<name>:<operation>`). */
-  operation(req: IncomingMessage, url: URL, body: Buffer): string;
-  handle(ctx: EmulatorRequestContext): Promise<void> | void;
-  /** Error format for injected faults. Default: JSON with `x-amzn-errortype`. */
-  sendError?(res: ServerResponse, status: number, code: string, message: string): void;
-}
-
-/** A running emulator. */
-export interface Emulator {
-  /** `http://127.0.0.1:PORT`: point `endpoint`, `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_<SERVICE>` here. */
-  readonly url: string;
-  readonly port: number;
-  readonly region: string;
-  readonly accountId: string;
-  readonly rootCredentials: { accessKeyId: string; secretAccessKey: string };
-  /** Lifetime of credentials issued from now on, in seconds (>= 1). */
-  setCredentialLifetime(seconds: number): void;
-  credentialLifetimeSeconds(): number;
-  setClockOffset(ms: number): void;
-  /** The server's clock, epoch ms. */
-  now(): number;
-  /**
-   * Make a credential dead before its stated expiry: later requests signed with it (presigned URLs included) get the
-   * answer AWS gives for an expired token (`ExpiredToken`, 400, in STS's or S3's format). Returns whether the key was
-   * known.
-   */
-  revoke(accessKeyId: string): boolean;
-  /** Inject a fault into an operation such as "sts:AssumeRole" or "s3:PutObject"; returns a function removing it. */
-  fault(operation: string, spec: FaultSpec): () => void;
-  clearFaults(): void;
-  /** Calls per operation ("sts:AssumeRole"); all calls without an argument. */
-  calls(operation?: string): number;
-  resetCalls(): void;
-  /** Credentials issued so far (no secrets). */
-  issued(): { accessKeyId: string; expiration: Date; kind: string; arn: string }[];
-  /** Requests seen (the last 1000), optionally for one operation. */
-  requests(operation?: string): RecordedRequest[];
-  /** Issue a credential directly (for service plug-ins such as the SSO portal). */
-  issueCredential(kind: string, arn: string, userId: string, lifetimeSeconds?: number, mfa?: boolean): KnownCredential;
-  /** Look up a credential by access key id. */
-  credential(accessKeyId: string): KnownCredential | undefined;
-  addService(service: EmulatorService): void;
-  /** The S3 store (buckets and objects), for tests. */
-  readonly s3: S3Store;
-  close(): Promise<void>;
-}
-
 function validateOptions(o: EmulatorOptions): void {
   if (o.credentialLifetimeSeconds !== undefined && !(o.credentialLifetimeSeconds >= 1)) {
     throw new RangeError("`credentialLifetimeSeconds` must be >= 1");
@@ -152,6 +56,9 @@ function validateOptions(o: EmulatorOptions): void {
   }
   if (o.accountId !== undefined && !/^[0-9]{12}$/.test(o.accountId))
     throw new TypeError("`accountId` must be 12 digits");
+  if (o.quotas !== undefined && (o.quotas === null || typeof o.quotas !== "object")) {
+    throw new TypeError("`quotas` must map operations to { rate, burst? }");
+  }
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -186,6 +93,9 @@ function parseQuery(search: URLSearchParams): QueryParameterBag {
 function isoSeconds(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z") : "";
 }
+
+/** How long before its issue an `expired` fault's credential expired. */
+const EXPIRED_FAULT_AGE_MS = 60_000;
 
 const SECRET_PARAMS = new Set(["WebIdentityToken", "TokenCode", "X-Amz-Security-Token", "X-Amz-Signature"]);
 
@@ -225,10 +135,31 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const counters = new Map<string, number>();
   let total = 0;
   const faults = new Map<string, Set<ActiveFault>>();
+  const quotas = new Map<string, ActiveQuota>();
+  const throttledCalls = new Map<string, number>();
+  const checkOperation = (operation: string): void => {
+    if (typeof operation !== "string" || !operation.includes(":")) {
+      throw new TypeError('`operation` must look like "sts:AssumeRole" or "s3:PutObject"');
+    }
+  };
+  const setQuota = (operation: string, spec: QuotaSpec): (() => void) => {
+    checkOperation(operation);
+    const q = makeQuota(spec, now());
+    quotas.set(operation, q);
+    return () => void (quotas.get(operation) === q && quotas.delete(operation));
+  };
+  for (const [operation, spec] of Object.entries(options.quotas ?? {})) setQuota(operation, spec);
   const log: RecordedRequest[] = [];
   const services: EmulatorService[] = [];
   const s3 = new S3Store();
   const sockets = new Set<Socket>();
+  const attached = new Set<Server | HttpsServer>();
+  // Per request, so an `expired` fault on one operation never leaks into calls answered concurrently.
+  const issuing = new AsyncLocalStorage<{ expired: boolean }>();
+  const track = (s: Socket): void => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  };
 
   const issueCredential = (
     kind: string,
@@ -243,7 +174,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       secretAccessKey: randomBytes(30).toString("base64"),
       sessionToken: `IQoJb3JpZ2luX2VtdWxhdG9y${randomBytes(96).toString("base64")}`,
       // Whole seconds, as AWS states them, rounded up so a credential never lives less than asked.
-      expiration: Math.ceil((now() + lifetime * 1000) / 1000) * 1000,
+      expiration: issuing.getStore()?.expired
+        ? Math.floor((now() - EXPIRED_FAULT_AGE_MS) / 1000) * 1000
+        : Math.ceil((now() + lifetime * 1000) / 1000) * 1000,
       kind,
       arn,
       userId,
@@ -278,9 +211,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return c !== undefined;
     },
     fault(operation: string, spec: FaultSpec) {
-      if (typeof operation !== "string" || !operation.includes(":")) {
-        throw new TypeError('`operation` must look like "sts:AssumeRole" or "s3:PutObject"');
-      }
+      checkOperation(operation);
       const f = makeFault(spec);
       let set = faults.get(operation);
       if (!set) faults.set(operation, (set = new Set()));
@@ -288,6 +219,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return () => void set.delete(f);
     },
     clearFaults: () => faults.clear(),
+    quota: setQuota,
+    clearQuotas: () => quotas.clear(),
+    throttled: (operation?: string) =>
+      operation === undefined
+        ? [...throttledCalls.values()].reduce((a, b) => a + b, 0)
+        : (throttledCalls.get(operation) ?? 0),
     calls: (operation?: string) => (operation === undefined ? total : (counters.get(operation) ?? 0)),
     resetCalls() {
       counters.clear();
@@ -312,11 +249,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       services.push(service);
     },
+    attach(extra: Server | HttpsServer) {
+      if (!extra || typeof extra.on !== "function") throw new TypeError("`server` must be an http(s) server");
+      extra.on("request", listener);
+      extra.on("connection", track);
+      attached.add(extra);
+    },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
+      await Promise.all(
+        [server, ...attached].map(
+          (srv) =>
+            new Promise<void>((resolve) => {
+              if (!srv.listening) return resolve();
+              srv.close(() => resolve());
+              for (const s of sockets) s.destroy();
+            }),
+        ),
+      );
     },
   };
 
@@ -372,6 +321,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.setHeader("date", new Date(now()).toUTCString());
     res.on("finish", () => (record.status = res.statusCode));
 
+    let issueExpired = false;
     for (const f of faults.get(operation) ?? []) {
       if (!faultFires(f)) continue;
       if (f.spec.times !== undefined && f.fired >= f.spec.times) faults.get(operation)?.delete(f);
@@ -393,9 +343,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         );
         return;
       }
+      if (f.spec.expired) issueExpired = true;
     }
 
-    if (malformed) {
+    const quota = quotas.get(operation);
+    if (quota && !quotaAllows(quota, now())) {
+      throttledCalls.set(operation, (throttledCalls.get(operation) ?? 0) + 1);
+      const t = throttlingAnswer(operation);
+      sendError(t.status, t.code, t.message);
+      return;
+    }
+
+    // A plug-in that matched an unparsable Authorization (IAM Roles Anywhere's AWS4-X509-*) verifies it itself.
+    if (malformed && !plugin) {
       if (stsLike) sendStsError(res, 400, "IncompleteSignature", malformed);
       else sendS3Error(res, 400, "AuthorizationQueryParametersError", malformed, {}, req.method);
       return;
@@ -536,22 +496,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       now,
       emulator,
     };
-    if (plugin) await plugin.handle(ctx);
-    else if (stsLike) handleSts(ctx, form ?? new URLSearchParams(), lifetimeSeconds);
-    else handleS3(ctx, s3);
+    await issuing.run({ expired: issueExpired }, async () => {
+      if (plugin) await plugin.handle(ctx);
+      else if (stsLike) handleSts(ctx, form ?? new URLSearchParams(), lifetimeSeconds);
+      else handleS3(ctx, s3);
+    });
   }
 
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
       res.end("emulator internal error");
     });
-  });
+  };
+  const server: Server = createServer(listener);
   server.keepAliveTimeout = 5_000;
-  server.on("connection", (s) => {
-    sockets.add(s);
-    s.on("close", () => sockets.delete(s));
-  });
+  server.on("connection", track);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());

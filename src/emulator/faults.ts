@@ -5,6 +5,7 @@
  * ```ts
  * emu.fault("sts:AssumeRole", { error: { code: "Throttling", status: 400 }, every: 3 });
  * emu.fault("s3:GetObject", { latencyMs: 200, probability: 0.1, seed: 42 });
+ * emu.fault("sts:AssumeRoleWithWebIdentity", { expired: true, times: 1 });
  * ```
  */
 export interface FaultSpec {
@@ -16,6 +17,11 @@ export interface FaultSpec {
   reset?: boolean;
   /** Answer 200 with a body that is not valid for the protocol. */
   malformed?: boolean;
+  /**
+   * Answer normally, but every credential issued by this call expired a minute before it was issued (a source whose
+   * cache or clock went wrong). Combine with `latencyMs` for a slow, useless answer.
+   */
+  expired?: boolean;
   /** Only every Nth matching call (the Nth, 2Nth…). */
   every?: number;
   /** Only with this probability, drawn from a PRNG seeded with `seed`. */

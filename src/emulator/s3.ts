@@ -1,35 +1,12 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { EmulatorRequestContext } from "./emulator.js";
+import type { S3Store, StoredObject } from "./s3Store.js";
+import type { EmulatorRequestContext } from "./types.js";
 import type { ReceivedRequest } from "./sigv4.js";
 import { sendS3Error, sendXml, xmlEscape } from "./xml.js";
 
 const NS = "http://s3.amazonaws.com/doc/2006-03-01/";
 /** Every part but the last must be at least 5 MiB. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
-
-interface StoredObject {
-  body: Buffer;
-  etag: string;
-  lastModified: Date;
-  contentType: string;
-}
-
-interface Upload {
-  bucket: string;
-  key: string;
-  parts: Map<number, { body: Buffer; etag: string }>;
-}
-
-/** The emulator's in-memory buckets, objects and multipart uploads. */
-export class S3Store {
-  readonly buckets = new Map<string, { created: Date; objects: Map<string, StoredObject> }>();
-  readonly uploads = new Map<string, Upload>();
-
-  /** An object's content, for tests. */
-  object(bucket: string, key: string): Buffer | undefined {
-    return this.buckets.get(bucket)?.objects.get(key)?.body;
-  }
-}
 
 function split(path: string): { bucket: string; key: string } {
   const rest = path.replace(/^\//, "");

@@ -3,6 +3,7 @@ import { Hash } from "@smithy/hash-node";
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { QueryParameterBag } from "@smithy/types";
+import { parseAmzDate } from "../util/awsDate.js";
 
 /** What a SigV4-signed request claims, from its Authorization header or its presigned query. */
 export interface SigV4Claim {
@@ -35,20 +36,7 @@ export interface ReceivedRequest {
 const AUTH =
   /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/;
 
-/** `20260101T000000Z` → epoch ms; NaN when malformed. */
-export function parseAmzDate(s: string | undefined): number {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s ?? "");
-  if (!m) return NaN;
-  return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-}
-
-/** Epoch ms → `20260101T000000Z`. */
-export function formatAmzDate(ms: number): string {
-  return new Date(ms)
-    .toISOString()
-    .replace(/[-:]/g, "")
-    .replace(/\.\d{3}/, "");
-}
+export { parseAmzDate, formatAmzDate } from "../util/awsDate.js";
 
 /** Reads the SigV4 claim of a request: header auth, presigned query, or none (unsigned). Throws on a malformed one. */
 export function readClaim(req: ReceivedRequest): SigV4Claim | undefined {
@@ -128,7 +116,11 @@ export async function verifySignature(
     if (v !== undefined) headers[name] = v;
   }
   const signer = new SignatureV4({
-    credentials: { accessKeyId: claim.accessKeyId, secretAccessKey, sessionToken: claim.sessionToken },
+    credentials: {
+      accessKeyId: claim.accessKeyId,
+      secretAccessKey,
+      ...(claim.sessionToken !== undefined ? { sessionToken: claim.sessionToken } : {}),
+    },
     region: claim.region,
     service: claim.service,
     sha256: Hash.bind(null, "sha256"),

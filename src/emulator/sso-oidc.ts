@@ -1,6 +1,17 @@
+// One file past 400 lines: every SSO-OIDC operation reads and writes the same client, session and token tables. The
+// authorization-code grant's own state (requests, codes, the approval page) lives in sso-authorize.ts.
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Emulator, EmulatorRequestContext, EmulatorService } from "./emulator.js";
+import type { Emulator, EmulatorRequestContext, EmulatorService } from "./types.js";
+import {
+  AUTHORIZATION_CODE_GRANT,
+  createAuthorizationCodeGrant,
+  DEFAULT_EMULATOR_AUTHORIZATION_CODE_SECONDS,
+  DEVICE_CODE_GRANT,
+  KNOWN_GRANTS,
+  registrationGrants,
+  type AuthorizationRequestView,
+} from "./sso-authorize.js";
 import { sendJson, sendJsonError, xmlEscape } from "./xml.js";
 
 /** Identity Center's default session duration: 8 hours. */
@@ -24,8 +35,10 @@ export interface SsoOidcOptions {
   pollIntervalSeconds?: number;
   /** Lifetime of client registrations. Default 7776000 (90 days). */
   registrationLifetimeSeconds?: number;
-  /** Approve every device code as soon as it is issued (for demos). Default false. */
+  /** Approve every device code as soon as it is issued, and every `/authorize` request without a page (for demos). Default false. */
   autoApprove?: boolean;
+  /** Lifetime of authorization codes (and of the approval page's request). Default 600. */
+  authorizationCodeLifetimeSeconds?: number;
 }
 
 /** A device authorization waiting for (or given) a user's approval. Holds no secret. */
@@ -54,6 +67,10 @@ interface Client {
   clientSecret: string;
   clientName: string;
   scopes: string[];
+  /** As registered; without `grantTypes` a client gets the device code and refresh token grants. */
+  grantTypes: string[];
+  redirectUris: string[];
+  issuerUrl: string | undefined;
   expiresAt: number;
 }
 interface Device {
@@ -92,8 +109,15 @@ export interface SsoOidcService extends EmulatorService {
   /** End every session now, as an administrator revoking them or the duration running out. */
   endAllSessions(): void;
   sessions(): EmulatorSsoSession[];
-  /** CreateToken calls that succeeded, by grant (`refresh_token`, `urn:ietf:params:oauth:grant-type:device_code`). */
+  /**
+   * CreateToken calls that succeeded, by grant (`refresh_token`, `authorization_code`,
+   * `urn:ietf:params:oauth:grant-type:device_code`).
+   */
   grants(grantType: string): number;
+  /** Calls `listener` with every valid `/authorize` request, before its approval page is served. Returns an unsubscriber. */
+  onAuthorizationRequest(listener: (request: AuthorizationRequestView) => void): () => void;
+  /** The client registrations made so far, newest last. Holds no secret. */
+  registrations(): RegistrationView[];
   /**
    * refresh_token grants that presented a refresh token already used before: two clients refreshing the same token.
    * Zero when every refresh happened once.
@@ -105,7 +129,18 @@ export interface SsoOidcService extends EmulatorService {
   logout(token: string): boolean;
 }
 
-const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+/** A client registration as the emulator keeps it. Holds no secret. */
+export interface RegistrationView {
+  clientId: string;
+  clientName: string;
+  scopes: string[];
+  grantTypes: string[];
+  redirectUris: string[];
+  issuerUrl: string | undefined;
+}
+
+const DEVICE_GRANT = DEVICE_CODE_GRANT;
+const DEFAULT_GRANTS = [DEVICE_CODE_GRANT, "refresh_token"];
 const PATHS: Record<string, string> = {
   "/client/register": "RegisterClient",
   "/device_authorization": "StartDeviceAuthorization",
@@ -144,10 +179,13 @@ function html(body: string): string {
 }
 
 /**
- * An SSO-OIDC endpoint for the emulator: RegisterClient, StartDeviceAuthorization and CreateToken (device_code and
- * refresh_token grants) with AWS's error codes, Identity Center sessions of a set duration, and a verification page
- * at `/device` where a user (or `approve()`) approves a device code. Add it with `emu.addService()`, or use
- * `addSsoServices()` for it and the portal together.
+ * An SSO-OIDC endpoint for the emulator: RegisterClient (grant types, loopback redirect URIs, issuer URL),
+ * StartDeviceAuthorization and CreateToken (device_code, authorization_code with PKCE, and refresh_token grants) with
+ * AWS's error codes, Identity Center sessions of a set duration, a verification page at `/device` where a user (or
+ * `approve()`) approves a device code, and the authorization endpoint `/authorize` whose Allow / Deny page sends the
+ * browser back to the client's loopback redirect. A client gets only the grants it registered for (without
+ * `grantTypes`: device code and refresh token). Add it with `emu.addService()`, or use `addSsoServices()` for it and
+ * the portal together.
  *
  * @example
  * ```ts
@@ -179,6 +217,11 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
     options.registrationLifetimeSeconds,
     DEFAULT_EMULATOR_REGISTRATION_SECONDS,
   );
+  const codeSeconds = positive(
+    "authorizationCodeLifetimeSeconds",
+    options.authorizationCodeLifetimeSeconds,
+    DEFAULT_EMULATOR_AUTHORIZATION_CODE_SECONDS,
+  );
   const clients = new Map<string, Client>();
   const devices = new Map<string, Device>();
   const byUserCode = new Map<string, Device>();
@@ -189,6 +232,11 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
   const usedRefreshTokens = new Set<string>();
   let reused = 0;
   const listeners = new Set<(a: PendingAuthorization) => void>();
+  const authCode = createAuthorizationCodeGrant({
+    client: (id) => clients.get(id),
+    autoApprove: () => options.autoApprove === true,
+    codeLifetimeSeconds: codeSeconds,
+  });
 
   const view = (d: Device): PendingAuthorization => ({
     userCode: d.userCode,
@@ -240,6 +288,22 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
     }
   }
 
+  function startSession(startUrl: string, c: Client, now: number): Session {
+    const session: Session = {
+      id: token("", 12),
+      startUrl,
+      clientId: c.clientId,
+      loginAt: now,
+      endsAt: now + sessionSeconds * 1000,
+      ended: false,
+      refreshable: c.scopes.length > 0 && c.grantTypes.includes("refresh_token"),
+    };
+    sessions.set(session.id, session);
+    return session;
+  }
+
+  const countGrant = (grant: string): void => void grantCounts.set(grant, (grantCounts.get(grant) ?? 0) + 1);
+
   function checkClient(body: Record<string, unknown>, now: number): Client | string {
     const c = typeof body.clientId === "string" ? clients.get(body.clientId) : undefined;
     if (!c || body.clientSecret !== c.clientSecret) return "Invalid client provided";
@@ -277,14 +341,19 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
     name: "sso-oidc",
     match(req: IncomingMessage, url: URL) {
       if (url.pathname === "/device") return true;
+      if (url.pathname === "/authorize") return req.method === "GET" || req.method === "POST";
       return req.method === "POST" && Object.hasOwn(PATHS, url.pathname) && !url.searchParams.has("aws_iam");
     },
-    operation(_req: IncomingMessage, url: URL) {
-      return url.pathname === "/device" ? "VerificationPage" : (PATHS[url.pathname] ?? "Unknown");
+    operation(req: IncomingMessage, url: URL) {
+      if (url.pathname === "/device") return "VerificationPage";
+      if (url.pathname === "/authorize") return req.method === "POST" ? "AuthorizeDecision" : "Authorize";
+      return PATHS[url.pathname] ?? "Unknown";
     },
     sendError: sendOidcError,
     handle(ctx: EmulatorRequestContext) {
       if (ctx.operation === "VerificationPage") return handleDevicePage(ctx);
+      if (ctx.operation === "Authorize") return authCode.authorize(ctx);
+      if (ctx.operation === "AuthorizeDecision") return authCode.decide(ctx);
       const now = ctx.now();
       const body = parseBody(ctx);
       if (!body) return sendOidcError(ctx.res, 400, "InvalidRequestException", "Request body is not valid JSON");
@@ -299,11 +368,14 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
           const scopes = Array.isArray(body.scopes)
             ? body.scopes.filter((s): s is string => typeof s === "string")
             : [];
+          const grants = registrationGrants(body, DEFAULT_GRANTS);
+          if ("code" in grants) return sendOidcError(ctx.res, grants.status, grants.code, grants.message);
           const c: Client = {
             clientId: token("", 16),
             clientSecret: token("eyJraWQiOiJrZXktZW11bGF0b3IifQ.", 96),
             clientName: body.clientName,
             scopes,
+            ...grants,
             expiresAt: Math.floor(now / 1000) * 1000 + registrationSeconds * 1000,
           };
           clients.set(c.clientId, c);
@@ -317,6 +389,14 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
         case "StartDeviceAuthorization": {
           const c = checkClient(body, now);
           if (typeof c === "string") return sendOidcError(ctx.res, 401, "InvalidClientException", c);
+          if (!c.grantTypes.includes(DEVICE_GRANT)) {
+            return sendOidcError(
+              ctx.res,
+              400,
+              "UnauthorizedClientException",
+              "Client is not authorized for the device code grant",
+            );
+          }
           if (typeof body.startUrl !== "string" || body.startUrl === "") {
             return sendOidcError(ctx.res, 400, "InvalidRequestException", "startUrl is required");
           }
@@ -354,6 +434,22 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
           const c = checkClient(body, now);
           if (typeof c === "string") return sendOidcError(ctx.res, 401, "InvalidClientException", c);
           const grant = body.grantType;
+          if (typeof grant === "string" && KNOWN_GRANTS.has(grant) && !c.grantTypes.includes(grant)) {
+            return sendOidcError(
+              ctx.res,
+              400,
+              "UnauthorizedClientException",
+              `Client is not authorized for the ${grant} grant`,
+            );
+          }
+          if (grant === AUTHORIZATION_CODE_GRANT) {
+            const r = authCode.redeem(body, c, now);
+            if ("code" in r) return sendOidcError(ctx.res, r.status, r.code, r.message);
+            const session = startSession(r.startUrl, c, now);
+            r.onReuse(() => void (session.ended = true));
+            countGrant(AUTHORIZATION_CODE_GRANT);
+            return sendJson(ctx.res, 200, issueTokens(session, c.clientId, now));
+          }
           if (grant === DEVICE_GRANT) {
             const d = typeof body.deviceCode === "string" ? devices.get(body.deviceCode) : undefined;
             if (!d || d.clientId !== c.clientId) {
@@ -376,17 +472,8 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
               return sendOidcError(ctx.res, 400, "AuthorizationPendingException", "Authorization is still pending");
             }
             d.state = "redeemed";
-            const session: Session = {
-              id: token("", 12),
-              startUrl: d.startUrl,
-              clientId: c.clientId,
-              loginAt: now,
-              endsAt: now + sessionSeconds * 1000,
-              ended: false,
-              refreshable: c.scopes.length > 0,
-            };
-            sessions.set(session.id, session);
-            grantCounts.set(DEVICE_GRANT, (grantCounts.get(DEVICE_GRANT) ?? 0) + 1);
+            const session = startSession(d.startUrl, c, now);
+            countGrant(DEVICE_GRANT);
             return sendJson(ctx.res, 200, issueTokens(session, c.clientId, now));
           }
           if (grant === "refresh_token") {
@@ -394,7 +481,7 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
             if (!r || r.clientId !== c.clientId || !alive(r.session, now)) {
               return sendOidcError(ctx.res, 400, "InvalidGrantException", "Invalid refresh token provided");
             }
-            grantCounts.set("refresh_token", (grantCounts.get("refresh_token") ?? 0) + 1);
+            countGrant("refresh_token");
             if (usedRefreshTokens.has(body.refreshToken as string)) reused++;
             usedRefreshTokens.add(body.refreshToken as string);
             return sendJson(ctx.res, 200, issueTokens(r.session, c.clientId, now));
@@ -429,6 +516,16 @@ export function createSsoOidcService(emu: Emulator, options: SsoOidcOptions = {}
     },
     sessions: () => [...sessions.values()].map(sessionView),
     grants: (grantType: string) => grantCounts.get(grantType) ?? 0,
+    onAuthorizationRequest: (listener) => authCode.onRequest(listener),
+    registrations: () =>
+      [...clients.values()].map((c) => ({
+        clientId: c.clientId,
+        clientName: c.clientName,
+        scopes: [...c.scopes],
+        grantTypes: [...c.grantTypes],
+        redirectUris: [...c.redirectUris],
+        issuerUrl: c.issuerUrl,
+      })),
     reusedRefreshTokens: () => reused,
     sessionForAccessToken(t: string) {
       const rec = accessTokens.get(t);

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import type { Emulator, EmulatorRequestContext, EmulatorService } from "./emulator.js";
+import type { Emulator, EmulatorRequestContext, EmulatorService } from "./types.js";
 import { createSsoOidcService, type SsoOidcOptions, type SsoOidcService } from "./sso-oidc.js";
 import { sendJson, sendJsonError } from "./xml.js";
 

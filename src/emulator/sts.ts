@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { EmulatorRequestContext, KnownCredential } from "./emulator.js";
+import type { EmulatorRequestContext, KnownCredential } from "./types.js";
 import { requestId, sendStsError, sendXml, xmlEscape } from "./xml.js";
 
 const NS = "https://sts.amazonaws.com/doc/2011-06-15/";

@@ -6,7 +6,7 @@ import {
   type RelativeMiddlewareOptions,
 } from "@smithy/types";
 import type { ClientPlugin } from "./clientPlugin.js";
-import type { ClockSkew } from "../session/clockSkew.js";
+import type { ClockSkew } from "./clockSkew.js";
 
 /**
  * Where {@link clockSkewMiddleware} sits: just before `httpSigningMiddleware`, after `retryMiddleware`, so each attempt

@@ -13,7 +13,9 @@ import {
 } from "@smithy/types";
 import type { ClientPlugin } from "./clientPlugin.js";
 import { errorMessage } from "../errors.js";
-import { isRefreshable, type RefreshableCredentials } from "../refresh/refreshable.js";
+import { isRefreshable } from "../refresh/refreshable.js";
+import type { RefreshableCredentials } from "../refresh/types.js";
+import { RecoveryCoordinator } from "../refresh/recoveryCoordinator.js";
 import { redactKeyId } from "../refresh/redact.js";
 import {
   classifyFailure,
@@ -31,10 +33,6 @@ import {
  * ```
  */
 export const DEFAULT_MAX_REPLAYS = 1;
-/** After a forced refresh fails, requests that died with the same credential share that failure for this long. */
-const FAILED_REFRESH_MEMORY_MS = 1_000;
-/** After a refresh did not cure a HEAD 400, HEAD 400s are taken at their word (not as expired tokens) this long. */
-const HEAD_GUESS_BACKOFF_MS = 60_000;
 
 /**
  * Payload of the `recovered` event: a request AWS refused for a dead credential or signature succeeded on replay.
@@ -140,27 +138,6 @@ export const expiredTokenRecoveryMiddlewareOptions: InitializeHandlerOptions & A
   override: true,
 });
 
-interface SharedState {
-  /** Key of the credential the pending refresh replaces. */
-  deadKey: string | undefined;
-  pending: Promise<{ identity: AwsCredentialIdentity; refreshed: boolean }> | undefined;
-  headGuessOffUntil: number;
-}
-
-/** Per engine, so every client sharing one credential shares one refresh per dead credential. */
-const shared = new WeakMap<RefreshableCredentials, SharedState>();
-
-function stateFor(credentials: RefreshableCredentials): SharedState {
-  let st = shared.get(credentials);
-  if (!st) shared.set(credentials, (st = { deadKey: undefined, pending: undefined, headGuessOffUntil: 0 }));
-  return st;
-}
-
-/** Identifies a credential by key id and token; held in memory only, never shown. */
-function tokenKey(id: AwsCredentialIdentity): string {
-  return `${id.accessKeyId}\u0000${id.sessionToken ?? ""}`;
-}
-
 function isIdentity(v: unknown): v is AwsCredentialIdentity {
   return v !== null && typeof v === "object" && typeof (v as { accessKeyId?: unknown }).accessKeyId === "string";
 }
@@ -251,31 +228,8 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
   const codes = new Set(options.errorCodes ?? EXPIRED_CREDENTIAL_ERROR_CODES);
   const signatureCodes = new Set(options.signatureErrorCodes ?? EXPIRED_SIGNATURE_ERROR_CODES);
   const headRequests = options.headRequests ?? true;
-  const st = stateFor(credentials);
-
-  /**
-   * A credential other than `dead`: the current one if it already rotated, else one forced refresh shared by every
-   * request that died with `dead`. Without `dead` (a client that did not say what signed), a refresh joined in flight.
-   */
-  function freshAfter(
-    dead: AwsCredentialIdentity | undefined,
-  ): Promise<{ identity: AwsCredentialIdentity; refreshed: boolean }> {
-    if (!dead) return credentials.refresh().then((identity) => ({ identity, refreshed: true }));
-    const key = tokenKey(dead);
-    if (st.deadKey === key && st.pending) return st.pending;
-    const current = credentials.peek();
-    if (current && tokenKey(current) !== key) return Promise.resolve({ identity: current, refreshed: false });
-    const p = credentials.refresh().then((identity) => ({ identity, refreshed: true }));
-    st.deadKey = key;
-    st.pending = p;
-    p.catch(() => {
-      // Let requests that fail a little later try the source again rather than share an old failure forever.
-      setTimeout(() => {
-        if (st.pending === p) st.pending = undefined;
-      }, FAILED_REFRESH_MEMORY_MS).unref();
-    });
-    return p;
-  }
+  // Shared by every client signing with this engine: one forced refresh per dead credential.
+  const recovery = credentials.recovery;
 
   /** The slow path, entered only once a request has failed: classify, refresh, replay. */
   async function recover<Input extends object, Output extends object>(
@@ -315,7 +269,7 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
       const failure = classifyFailure(err, {
         codes,
         signatureCodes,
-        headRequests: headRequests && Date.now() >= st.headGuessOffUntil,
+        headRequests: headRequests && recovery.headGuessAllowed(),
         commandName: context.commandName,
       });
       if (!failure) throw err;
@@ -324,7 +278,7 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
       const masked = redactKeyId(signedWith?.accessKeyId);
       if (replays >= maxReplays) {
         // A refresh did not cure a HEAD 400: it was not an expired token; stop guessing for a while.
-        if (guessed && failure.guessed) st.headGuessOffUntil = Date.now() + HEAD_GUESS_BACKOFF_MS;
+        if (guessed && failure.guessed) recovery.stopHeadGuessing();
         return giveUp(
           err,
           failure.code,
@@ -346,7 +300,7 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
       if (failure.kind === "credential") {
         let fresh: AwsCredentialIdentity;
         try {
-          ({ identity: fresh, refreshed } = await freshAfter(signedWith));
+          ({ identity: fresh, refreshed } = await recovery.freshAfter(signedWith));
         } catch (refreshErr) {
           return giveUp(
             err,
@@ -356,7 +310,7 @@ export function expiredTokenRecoveryMiddleware<Input extends object = object, Ou
               `${errorMessage(refreshErr)}`,
           );
         }
-        if (signedWith && tokenKey(fresh) === tokenKey(signedWith)) {
+        if (signedWith && RecoveryCoordinator.same(fresh, signedWith)) {
           return giveUp(
             err,
             failure.code,

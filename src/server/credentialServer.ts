@@ -3,7 +3,8 @@ import type { AddressInfo, Socket } from "node:net";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider, Logger } from "@smithy/types";
 import { Registry } from "prom-client";
 import { errorMessage } from "../errors.js";
-import { isRefreshable, refreshable, type RefreshableCredentials } from "../refresh/refreshable.js";
+import { isRefreshable, refreshable } from "../refresh/refreshable.js";
+import type { RefreshableCredentials } from "../refresh/types.js";
 import { RefreshableSession } from "../session/RefreshableSession.js";
 import { isLoopbackAddress, isLoopbackHost } from "./loopback.js";
 import { createServerMetrics } from "./serverMetrics.js";
@@ -220,6 +221,7 @@ export async function startCredentialServer(options: CredentialServerOptions): P
         expiresInSeconds: m.expiration ? Math.round((m.expiration.getTime() - now) / 1000) : null,
         refreshes: m.refreshes,
         refreshFailures: m.refreshFailures,
+        timeouts: m.timeouts,
         lastError: m.lastError ? m.lastError.message : null,
       };
     }

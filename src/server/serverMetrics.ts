@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from "prom-client";
-import type { RefreshableCredentials } from "../refresh/refreshable.js";
+import type { RefreshableCredentials } from "../refresh/types.js";
 
 /** Prometheus metrics of a credential server, per profile. Internal: the server owns it. */
 export interface ServerMetrics {
@@ -67,6 +67,12 @@ export function createServerMetrics(
     labelNames,
     registers: [registry],
   });
+  const timeouts = new Counter({
+    name: "aws_refresh_source_timeouts_total",
+    help: "Calls to the profile's credential source that did not answer within its deadline (counted as failures too)",
+    labelNames,
+    registers: [registry],
+  });
   const requests = new Counter({
     name: "aws_refresh_server_requests_total",
     help: "Requests answered by the credential server, by profile and HTTP status",
@@ -78,8 +84,14 @@ export function createServerMetrics(
     // Start every series at 0 so a rate() over it works from the first scrape.
     refreshes.inc({ profile }, engine.metrics().refreshes);
     failures.inc({ profile }, engine.metrics().refreshFailures);
+    timeouts.inc({ profile }, engine.metrics().timeouts);
     unsubscribe.push(engine.on("refresh", () => refreshes.inc({ profile })));
-    unsubscribe.push(engine.on("refresh-failed", () => failures.inc({ profile })));
+    unsubscribe.push(
+      engine.on("refresh-failed", (e) => {
+        failures.inc({ profile });
+        if (e.timedOut) timeouts.inc({ profile });
+      }),
+    );
   }
   return {
     registry,

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import { isSharedFile, writeSecretFile } from "./secretFile.js";
+import { fileError } from "../util/fileError.js";
+import { isSharedFile, writeSecretFile } from "../util/secretFile.js";
 
 /** Bytes of randomness in a bearer token: 256 bits, rendered as 64 hexadecimal characters. */
 export const TOKEN_BYTES = 32;
@@ -72,7 +73,7 @@ export async function loadOrCreateTokenFile(path: string): Promise<{ token: stri
     const existing = (await readFile(path, "utf8")).trim();
     if (TOKEN_FORMAT.test(existing) && !(await isSharedFile(path))) return { token: existing, reused: true };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw fileError(err, path, "read the token file");
   }
   const token = generateToken();
   await writeSecretFile(path, token);

@@ -5,23 +5,16 @@ import type { ClientPlugin } from "../middleware/clientPlugin.js";
 import { getClockSkewPlugin } from "../middleware/clockSkewMiddleware.js";
 import {
   getExpiredTokenRecoveryPlugin,
-  type ExpiredTokenRecoveryOptions,
   type RecoveredEvent,
   type UnrecoveredEvent,
 } from "../middleware/expiredTokenRecoveryMiddleware.js";
-import {
-  refreshable,
-  type Clock,
-  type RefreshMetrics,
-  type RefreshableCredentials,
-  type RefreshableEvents,
-  type RefreshableOptions,
-} from "../refresh/refreshable.js";
+import { refreshable } from "../refresh/refreshable.js";
+import type { Clock } from "../types.js";
+import type { RefreshMetrics, RefreshableCredentials, RefreshableEvents } from "../refresh/types.js";
 import { ClientCache, DEFAULT_CLIENT_CACHE_SIZE, type Destroyable } from "./clientCache.js";
-import { ClockSkew, type ClockSkewEvent } from "./clockSkew.js";
-import type { SsoLoginCompleted, SsoSessionEnding } from "../sso/manager.js";
-import type { SsoLoginRequired } from "../sso/notify.js";
-import { methods, type MethodOptions, type SessionEnd, type SessionSource, type SourceStatusItem } from "./methods.js";
+import { ClockSkew, type ClockSkewEvent } from "../middleware/clockSkew.js";
+import type { SessionEnd, SessionSource, SourceDescription, SourceEvents, SourceStatusItem } from "../types.js";
+import { checkSessionOptions, COMMON_KEYS, type RefreshableSessionOptions } from "./sessionOptions.js";
 import {
   presignWithCredentials,
   type PresignableClient,
@@ -30,30 +23,7 @@ import {
   type PresignOptions,
 } from "./presign.js";
 
-/** Options every method shares. */
-export interface SessionCommonOptions {
-  /** Region for the clients the session creates. Default: the source's (an SSO profile's), else the SDK's resolution. */
-  region?: string;
-  /** Engine options: windows, mode, jitter, clock, retry. See {@link RefreshableOptions}. */
-  refresh?: Omit<RefreshableOptions, "logger">;
-  /** Client cache: `{ maxSize }` (default 64) or `false` to build a new client on every `client()` call. */
-  clientCache?: { maxSize?: number } | false;
-  /** The SDK's Logger interface; used by the engine and passed to every client. Default: silent. */
-  logger?: Logger;
-  /**
-   * ExpiredToken recovery on every `client()`: options of {@link getExpiredTokenRecoveryPlugin} (its `onRecovered` and
-   * `onUnrecovered` are called besides the session's events), or `false` to leave clients without it. Default `{}`.
-   */
-  recovery?: Omit<ExpiredTokenRecoveryOptions, "logger"> | false;
-  /**
-   * One clock offset to AWS shared by the session: learnt from every response's `Date`, used in expiry decisions and
-   * by every client. `{ thresholdMs }` (default 60000) sets when `clock-skew` fires; `false` turns it off.
-   */
-  clockSkew?: { thresholdMs?: number } | false;
-}
-
-/** Options of {@link RefreshableSession}: a `method` with its own options, plus the common ones. */
-export type RefreshableSessionOptions = MethodOptions & SessionCommonOptions;
+export type { RefreshableSessionOptions, SessionCommonOptions } from "./sessionOptions.js";
 
 /** What `whoami()` resolves to: STS GetCallerIdentity's answer. */
 export interface CallerIdentity {
@@ -62,21 +32,14 @@ export interface CallerIdentity {
   UserId: string;
 }
 
-/** Events of a session: the engine's, plus session-level ones added by its features. */
-export interface SessionEvents extends RefreshableEvents {
+/** Events of a session, by name: the engine's, the source's, and the session's own. */
+export interface SessionEvents extends RefreshableEvents, SourceEvents {
   /** A request AWS refused for a dead credential or signature succeeded on replay. */
   recovered: RecoveredEvent;
   /** A recognised expired-token failure reached the caller (replay exhausted, one-shot body, refresh failed…). */
   "recovery-failed": UnrecoveredEvent;
   /** The offset to AWS's clock passed `clockSkew.thresholdMs` (or came back under it). */
   "clock-skew": ClockSkewEvent;
-  /** SSO: the session is predicted to end within one of the `warnBeforeMs` lead times. */
-  "sso-session-ending": SsoSessionEnding;
-  /** SSO: a login is needed; approve it at the URL with the code (a background device authorization is waiting). */
-  "sso-login-required": SsoLoginRequired;
-  /** SSO: a new login was picked up (ours or another tool's); requests continue on it. */
-  "sso-login-completed": SsoLoginCompleted;
-  [event: string]: unknown;
 }
 
 /** Session metrics: the engine's plus the session's own. */
@@ -94,8 +57,19 @@ export interface SessionMetrics extends RefreshMetrics {
 /** Any SDK v3 client class. */
 export type ClientConstructor<C, Config> = new (config: Config) => C;
 
-const COMMON_KEYS = ["region", "refresh", "clientCache", "logger", "recovery", "clockSkew"] as const;
-const ENGINE_EVENTS = new Set<string>(["refresh", "refresh-failed", "expired"]);
+/** Session-level events (everything in {@link SessionEvents} but the engine's). */
+const SESSION_EVENTS = new Set<string>([
+  "recovered",
+  "recovery-failed",
+  "clock-skew",
+  "sso-session-ending",
+  "sso-login-required",
+  "sso-login-completed",
+  "certificate-expiring",
+  "login-session-ending",
+  "login-completed",
+] satisfies Exclude<keyof SessionEvents, keyof RefreshableEvents>[]);
+const ENGINE_EVENTS = new Set<string>(["refresh", "refresh-failed", "expired"] satisfies (keyof RefreshableEvents)[]);
 
 /**
  * A credential that refreshes itself in the background, and the SDK clients that share it.
@@ -124,41 +98,15 @@ export class RefreshableSession {
   readonly #cache: ClientCache | undefined;
   readonly #region: string | undefined;
   readonly #logger: Logger | undefined;
-  readonly #listeners = new Map<string, Set<(payload: unknown) => void>>();
+  readonly #listeners = new Map<keyof SessionEvents, Set<(payload: never) => void>>();
   readonly #skew: ClockSkew | undefined;
   readonly #plugins: ClientPlugin[] = [];
   readonly #counts = { recoveries: 0, recoveryFailures: 0 };
   #closed = false;
 
   constructor(options: RefreshableSessionOptions) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError("`options` must be an object with a `method`");
-    }
-    const method = (options as { method?: unknown }).method;
-    const factory = typeof method === "string" && Object.hasOwn(methods, method) ? methods[method] : undefined;
-    if (!factory) {
-      throw new TypeError(
-        `\`method\` must be one of ${Object.keys(methods)
-          .map((m) => JSON.stringify(m))
-          .join(", ")}; got ${JSON.stringify(method)}`,
-      );
-    }
-    if (options.region !== undefined && (typeof options.region !== "string" || options.region === "")) {
-      throw new TypeError("`region` must be a non-empty string");
-    }
-    if (options.clientCache !== undefined && options.clientCache !== false) {
-      const max = options.clientCache?.maxSize;
-      if (typeof options.clientCache !== "object" || (max !== undefined && !(Number.isInteger(max) && max >= 1))) {
-        throw new RangeError("`clientCache.maxSize` must be an integer >= 1 (or pass `clientCache: false`)");
-      }
-    }
-    if (options.recovery !== undefined && options.recovery !== false && typeof options.recovery !== "object") {
-      throw new TypeError("`recovery` must be an options object or false");
-    }
-    if (options.clockSkew !== undefined && options.clockSkew !== false && typeof options.clockSkew !== "object") {
-      throw new TypeError("`clockSkew` must be an options object or false");
-    }
-    this.method = method as string;
+    const { method, factory } = checkSessionOptions(options);
+    this.method = method;
     this.#logger = options.logger;
     const localClock: Clock = options.refresh?.clock ?? Date;
     if (options.clockSkew !== false) {
@@ -174,10 +122,28 @@ export class RefreshableSession {
     const skewPlugins = this.#skew ? [getClockSkewPlugin(this.#skew)] : [];
     const methodOptions: Record<string, unknown> = { ...options };
     for (const key of COMMON_KEYS) delete methodOptions[key];
+    // A certificate source signs for (Roles Anywhere) or reports (IoT) its region: the session's is its own.
+    if ((method === "roles-anywhere" || method === "iot") && options.region !== undefined) {
+      methodOptions.region = options.region;
+    }
     this.#source = factory(methodOptions as never, { logger: options.logger, clock, clientPlugins: skewPlugins });
     this.#region = options.region ?? this.#source.region;
-    this.credentials = refreshable(this.#source.source, { ...options.refresh, clock, logger: options.logger });
-    this.#source.bindEmitter?.((event, payload) => this.emit(event, payload));
+    this.credentials = refreshable(this.#source.source, {
+      ...options.refresh,
+      clock,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    this.#source.bindEmitter?.((event, payload) => {
+      this.emit(event, payload as SessionEvents[typeof event]);
+      // A login made while the engine was failing for want of one: fetch now, not at the backed-off retry, so a
+      // running process carries on within moments of the user's login.
+      if (
+        (event === "sso-login-completed" || event === "login-completed") &&
+        this.credentials.metrics().consecutiveFailures > 0
+      ) {
+        this.credentials.refresh().catch(() => undefined);
+      }
+    });
     if (options.recovery !== false) {
       const user = options.recovery ?? {};
       this.#plugins.push(
@@ -336,6 +302,15 @@ export class RefreshableSession {
     return (await this.#source.status?.()) ?? [];
   }
 
+  /**
+   * What the session's credentials come from, in words: the method's kind and a line such as
+   * `profile ml: assume arn:aws:iam::123456789012:role/ml from profile base (static keys in ~/.aws/credentials)`.
+   * A profile is read (once) to answer; its errors reject here as they would on the first request.
+   */
+  async describe(): Promise<SourceDescription> {
+    return (await this.#source.describe?.()) ?? { kind: this.method, description: this.credentials.sourceName };
+  }
+
   metrics(): SessionMetrics {
     return {
       ...this.credentials.metrics(),
@@ -346,22 +321,27 @@ export class RefreshableSession {
   }
 
   /** Subscribe to an engine event (`refresh`, `refresh-failed`, `expired`) or a session event; returns an unsubscriber. */
-  on<E extends keyof SessionEvents & string>(event: E, listener: (payload: SessionEvents[E]) => void): () => void {
+  on<E extends keyof SessionEvents>(event: E, listener: (payload: SessionEvents[E]) => void): () => void {
     if (ENGINE_EVENTS.has(event)) {
       return this.credentials.on(event as keyof RefreshableEvents, listener as never);
+    }
+    if (!SESSION_EVENTS.has(event)) {
+      throw new TypeError(
+        `Unknown event ${JSON.stringify(event)}; use ${[...ENGINE_EVENTS, ...SESSION_EVENTS].join(", ")}`,
+      );
     }
     if (typeof listener !== "function") throw new TypeError("`listener` must be a function");
     let set = this.#listeners.get(event);
     if (!set) this.#listeners.set(event, (set = new Set()));
-    set.add(listener as (payload: unknown) => void);
-    return () => set.delete(listener as (payload: unknown) => void);
+    set.add(listener);
+    return () => set.delete(listener);
   }
 
   /** Raise a session-level event. Used by the session's features; listeners that throw are logged, not propagated. */
-  protected emit(event: string, payload: unknown): void {
+  protected emit<E extends keyof SessionEvents>(event: E, payload: SessionEvents[E]): void {
     for (const fn of this.#listeners.get(event) ?? []) {
       try {
-        fn(payload);
+        (fn as (payload: SessionEvents[E]) => void)(payload);
       } catch (err) {
         this.#logger?.error(`aws-refresh-session: a "${event}" listener threw: ${String(err)}`);
       }

@@ -1,8 +1,11 @@
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import type { AwsCredentialIdentity, Logger, RequestPresigningArguments } from "@smithy/types";
-import { RefreshSessionError, describeTime, errorMessage, formatDuration } from "../errors.js";
-import { parseAmzDate } from "../emulator/sigv4.js";
-import type { Clock, RefreshableCredentials } from "../refresh/refreshable.js";
+import { RefreshSessionError, errorMessage } from "../errors.js";
+import { describeTime } from "../util/timeText.js";
+import { formatDuration } from "../util/duration.js";
+import { parseAmzDate } from "../util/awsDate.js";
+import type { Clock } from "../types.js";
+import type { RefreshableCredentials } from "../refresh/types.js";
 
 /**
  * SigV4 presigned URLs live at most 7 days (X-Amz-Expires <= 604800).

@@ -1,6 +1,7 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { RefreshSessionError } from "../errors.js";
-import { checkIdentity, type CredentialSource } from "../refresh/refreshable.js";
+import { checkIdentity } from "../refresh/checkIdentity.js";
+import type { CredentialSource } from "../types.js";
 
 /** What a custom source may return: `expiration` as a Date, an ISO-8601 string or epoch milliseconds. */
 export interface CustomCredentials {

@@ -1,11 +1,15 @@
-import { execFile } from "node:child_process";
 import { RefreshSessionError } from "../errors.js";
+import { CommandError, commandName, runCommand, type CommandSpec } from "../util/childProcess.js";
 
 /** How long an MFA command may run before it is killed. */
 export const DEFAULT_MFA_TIMEOUT_MS = 60_000;
 
-/** Where MFA codes come from: an async function, or a command as an argv array run without a shell. */
-export type MfaTokenCode = (() => Promise<string>) | readonly string[];
+/**
+ * Where MFA codes come from: an async function (given the device's serial, e.g. for a prompt), a command as an argv
+ * array run without a shell, or `{ shell: "…" }`, a command line run by `/bin/sh -c` (what `aws-refresh
+ * --mfa-command` takes).
+ */
+export type MfaTokenCode = ((serialNumber: string) => Promise<string>) | readonly string[] | { readonly shell: string };
 
 const CODE = /(?<![0-9])[0-9]{6}(?![0-9])/g;
 
@@ -13,14 +17,17 @@ const CODE = /(?<![0-9])[0-9]{6}(?![0-9])/g;
 export function validateMfaTokenCode(option: string, value: unknown): asserts value is MfaTokenCode {
   if (typeof value === "function") return;
   if (Array.isArray(value) && value.length > 0 && value.every((a) => typeof a === "string") && value[0] !== "") return;
+  const shell = (value as { shell?: unknown } | null)?.shell;
+  if (typeof shell === "string" && shell.trim() !== "") return;
   throw new TypeError(
-    `\`${option}\` must be an async function or a non-empty argv array of strings (run without a shell)`,
+    `\`${option}\` must be an async function, a non-empty argv array of strings (run without a shell) or ` +
+      '`{ shell: "command line" }`',
   );
 }
 
 /**
- * Gets one MFA code: calls the function, or runs the argv command (no shell) and reads the last standalone 6-digit
- * number from its stdout. Fails with code `MFA_FAILED` when there is none, the command fails or it times out.
+ * Gets one MFA code: calls the function, or runs the command and reads the last standalone 6-digit number from its
+ * stdout. Fails with code `MFA_FAILED` when there is none, the command fails or it times out.
  *
  * @example
  * ```ts
@@ -37,7 +44,7 @@ export async function getMfaCode(
   if (typeof tokenCode === "function") {
     let code: unknown;
     try {
-      code = await tokenCode();
+      code = await tokenCode(context.serialNumber);
     } catch (err) {
       throw fail(`the token-code function failed: ${err instanceof Error ? err.message : String(err)}`, err);
     }
@@ -46,26 +53,24 @@ export async function getMfaCode(
     }
     return code.trim();
   }
-  const [file, ...args] = tokenCode;
+  const spec: CommandSpec = Array.isArray(tokenCode)
+    ? { argv: tokenCode as readonly string[] }
+    : { shell: (tokenCode as { shell: string }).shell };
+  const file = commandName(spec);
   const timeoutMs = context.timeoutMs ?? DEFAULT_MFA_TIMEOUT_MS;
-  const stdout = await new Promise<string>((resolve, reject) => {
-    execFile(
-      file as string,
-      args,
-      { timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 1024 * 1024, windowsHide: true },
-      (err, out) => {
-        if (err) {
-          const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
-          if (e.killed)
-            reject(fail(`the MFA command \`${file}\` did not finish within ${timeoutMs} ms and was killed`));
-          else if (e.code === "ENOENT") reject(fail(`the MFA command \`${file}\` was not found`, err));
-          else reject(fail(`the MFA command \`${file}\` failed (exit ${String(e.code)})`, err));
-          return;
-        }
-        resolve(String(out));
-      },
-    );
-  });
+  let stdout: string;
+  try {
+    // Its own process group: a hung command is killed with everything it started.
+    ({ stdout } = await runCommand(spec, { timeoutMs }));
+  } catch (err) {
+    const e = err as CommandError;
+    if (e.reason === "timeout") {
+      throw fail(`the MFA command \`${file}\` did not finish within ${timeoutMs} ms and was killed`, err);
+    }
+    if (e.reason === "not-found") throw fail(`the MFA command \`${file}\` was not found`, err);
+    if (e.reason === "exit") throw fail(`the MFA command \`${file}\` failed (exit ${String(e.exitCode)})`, err);
+    throw fail(`the MFA command \`${file}\`: ${e.message}`, err);
+  }
   const codes = stdout.match(CODE);
   if (!codes || codes.length === 0) {
     // Never echo the output: it may hold other secrets.

@@ -1,5 +1,5 @@
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
-import type { CredentialSource } from "../refresh/refreshable.js";
+import type { CredentialSource } from "../types.js";
 
 /**
  * Any SDK v3 credential provider (`fromIni`, `fromNodeProviderChain`, `fromProcess`, `fromContainerMetadata`,

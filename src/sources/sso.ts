@@ -1,13 +1,17 @@
 import { GetRoleCredentialsCommand, SSOClient, type SSOClientConfig } from "@aws-sdk/client-sso";
 import type { AwsCredentialIdentity, Logger } from "@smithy/types";
+import type { LoadedAwsConfig } from "../config/awsConfig.js";
 import { RefreshSessionError, errorMessage } from "../errors.js";
 import type { ClientPlugin } from "../middleware/clientPlugin.js";
-import type { Clock, CredentialSource, RefreshableOptions } from "../refresh/refreshable.js";
-import type { SessionEnd, SourceStatusItem } from "../session/methods.js";
+import type { RefreshableOptions } from "../refresh/types.js";
+import type { Clock, CredentialSource, SessionEnd, SourceEmitter, SourceStatusItem } from "../types.js";
 import { describeSsoConfig, loadSsoConfig, requireRole, resolveProfileName, type SsoConfig } from "../sso/config.js";
 import { SsoTokenManager } from "../sso/manager.js";
 import { validateNotify, type SsoNotify } from "../sso/notify.js";
 import { sdkErrorText, type SsoOidcClientConfig } from "../sso/oidc.js";
+import { DEFAULT_SOURCE_TIMEOUT_MS } from "../refresh/options.js";
+import { createSdkClient } from "../util/sdkClient.js";
+import { checkMs } from "../util/checkMs.js";
 
 /** How long callers wait for a login once no valid role credential is left: 10 minutes (a device code's life). */
 export const DEFAULT_SSO_LOGIN_TIMEOUT_MS = 10 * 60_000;
@@ -33,7 +37,8 @@ export interface SsoInit {
   ssoSessionDurationMs?: number;
   /**
    * Told when a login is needed (URL, code, deadline; never a token): a shell command string, an argv array (no
-   * shell) or a function. Default: none; the URL and code go to `logger.warn`, or to stderr without a logger.
+   * shell) or a function. Default: none; the URL and code go to `logger.warn`, the `sso-login-required` event and
+   * the `SSO_LOGIN_REQUIRED` error callers get (the library never writes to stderr itself).
    */
   notify?: SsoNotify;
   /** How long callers wait for a login once no valid role credential is left. Default 600000 (10 min). */
@@ -42,10 +47,19 @@ export interface SsoInit {
   warnBeforeMs?: number[];
   /** Start the background login this long before the predicted end. Default 600000 (10 min). */
   loginBeforeMs?: number;
-  /** Start the device authorization flow by itself when a login is needed. Default true. */
+  /** Start a login by itself when one is needed. Default true. */
   autoLogin?: boolean;
+  /**
+   * A person is at this machine (the CLI sets it for `exec` and `serve` on a terminal without `--notify`): a needed
+   * login opens the browser on the approval page (authorization code with PKCE, as `aws sso login`) when a browser can
+   * be opened, falling back to the device flow. Default false: the device flow, whose URL and code can be approved
+   * from any device (a notify hook, a phone).
+   */
+  interactiveLogin?: boolean;
   /** The AWS config file. Default: `AWS_CONFIG_FILE`, else `~/.aws/config`. */
   configFile?: string;
+  /** The config files already read (`loadAwsConfig()`): used instead of reading them. */
+  config?: LoadedAwsConfig;
   /** The SSO token cache directory. Default `~/.aws/sso/cache`. */
   cacheDir?: string;
   /** Engine options of the SSO access token's own refresh (windows, jitter, retry). Default: the engine's. */
@@ -60,7 +74,7 @@ export interface SsoInit {
   lockStaleMs?: number;
   /** Environment for `AWS_PROFILE` / `AWS_CONFIG_FILE`. Default `process.env`. */
   env?: NodeJS.ProcessEnv;
-  /** Default: silent (but a needed login is still announced on stderr). */
+  /** Default: silent. */
   logger?: Logger;
   /** Default `Date`. */
   clock?: Clock;
@@ -75,17 +89,10 @@ export type SsoSource = CredentialSource & {
   /** Facts for `aws-refresh status`: token expiry, session end, cache file mode, refresh token… */
   status(): Promise<SourceStatusItem[]>;
   /** Receives `sso-session-ending`, `sso-login-required` and `sso-login-completed` events. */
-  bindEmitter(emit: (event: string, payload: unknown) => void): void;
+  bindEmitter(emit: SourceEmitter): void;
   /** Stops every timer and any background login. */
   close(): void;
 };
-
-function checkMs(name: string, v: unknown, min = 0): void {
-  if (v === undefined) return;
-  if (typeof v !== "number" || !Number.isFinite(v) || v < min) {
-    throw new RangeError(`\`${name}\` must be a finite number of milliseconds >= ${min}, got ${String(v)}`);
-  }
-}
 
 /** Validates {@link SsoInit}; throws TypeError/RangeError naming the option. */
 export function validateSsoInit(init: SsoInit): void {
@@ -105,6 +112,9 @@ export function validateSsoInit(init: SsoInit): void {
   }
   if (init.autoLogin !== undefined && typeof init.autoLogin !== "boolean") {
     throw new TypeError("`autoLogin` must be a boolean");
+  }
+  if (init.interactiveLogin !== undefined && typeof init.interactiveLogin !== "boolean") {
+    throw new TypeError("`interactiveLogin` must be a boolean");
   }
   validateNotify(init.notify);
   if (init.clock !== undefined && typeof init.clock?.now !== "function") {
@@ -132,13 +142,18 @@ export function fromSso(init: SsoInit = {}): SsoSource {
   const clock = init.clock ?? Date;
   const name = `sso:${profile}`;
   let loading: Promise<{ cfg: SsoConfig; manager: SsoTokenManager; portal: SSOClient }> | undefined;
-  let emit: (event: string, payload: unknown) => void = () => {};
+  let emit: SourceEmitter = () => {};
   let closed = false;
   let current: { manager: SsoTokenManager; portal: SSOClient } | undefined;
 
   const load = (): Promise<{ cfg: SsoConfig; manager: SsoTokenManager; portal: SSOClient }> => {
     loading ??= (async () => {
-      const cfg = await loadSsoConfig({ profile, ...(init.configFile ? { configFile: init.configFile } : {}), env });
+      const cfg = await loadSsoConfig({
+        profile,
+        ...(init.configFile ? { configFile: init.configFile } : {}),
+        ...(init.config ? { config: init.config } : {}),
+        env,
+      });
       const stated =
         init.ssoSessionDurationMs !== undefined
           ? { ms: init.ssoSessionDurationMs, source: "option" as const }
@@ -158,13 +173,15 @@ export function fromSso(init: SsoInit = {}): SsoSource {
         tokenRefresh: init.tokenRefresh,
         oidcClientConfig: init.oidcClientConfig,
         lockStaleMs: init.lockStaleMs,
+        interactive: init.interactiveLogin ?? false,
+        env,
       });
       manager.bindEmitter((e, p) => emit(e, p));
-      const portal = new SSOClient({
-        ...(init.logger ? { logger: init.logger } : {}),
-        ...init.ssoClientConfig,
-        region: cfg.ssoRegion,
-      });
+      const portal = createSdkClient(
+        SSOClient,
+        { ...(init.logger ? { logger: init.logger } : {}), ...init.ssoClientConfig, region: cfg.ssoRegion },
+        "sso",
+      );
       for (const plugin of init.clientPlugins ?? []) portal.middlewareStack.use(plugin);
       if (closed) {
         manager.close();
@@ -227,6 +244,8 @@ export function fromSso(init: SsoInit = {}): SsoSource {
 
   return Object.assign(source, {
     sourceName: name,
+    // Once no role credential is left, a call waits for a login (up to loginTimeoutMs) before its SDK calls.
+    sourceTimeoutMs: (init.loginTimeoutMs ?? DEFAULT_SSO_LOGIN_TIMEOUT_MS) + DEFAULT_SOURCE_TIMEOUT_MS,
     profile,
     async validUntil(): Promise<SessionEnd | undefined> {
       return (await load()).manager.predictEnd();
@@ -249,7 +268,7 @@ export function fromSso(init: SsoInit = {}): SsoSource {
         ];
       }
     },
-    bindEmitter(fn: (event: string, payload: unknown) => void): void {
+    bindEmitter(fn: SourceEmitter): void {
       emit = fn;
     },
     close(): void {

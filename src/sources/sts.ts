@@ -10,8 +10,13 @@ import { fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RefreshSessionError } from "../errors.js";
 import type { ClientPlugin } from "../middleware/clientPlugin.js";
-import { refreshable, type CredentialSource, type RefreshableCredentials } from "../refresh/refreshable.js";
-import { getMfaCode, validateMfaTokenCode, type MfaTokenCode } from "./mfa.js";
+import { refreshable } from "../refresh/refreshable.js";
+import type { CredentialSource } from "../types.js";
+import type { RefreshableCredentials } from "../refresh/types.js";
+import { createSdkClient } from "../util/sdkClient.js";
+import { DEFAULT_SOURCE_TIMEOUT_MS } from "../refresh/options.js";
+import type { Clock } from "../types.js";
+import { DEFAULT_MFA_TIMEOUT_MS, getMfaCode, validateMfaTokenCode, type MfaTokenCode } from "./mfa.js";
 
 /** STS's own fallback region for AssumeRole when none is configured, as the SDK's `fromTemporaryCredentials` uses. */
 export const DEFAULT_STS_REGION = "us-east-1";
@@ -50,12 +55,19 @@ export interface AssumeRoleInit {
   stsClientConfig?: Omit<STSClientConfig, "credentials">;
   /** SDK plugins applied to the STS client(s) this source creates (a session adds its clock-skew observer). */
   clientPlugins?: ClientPlugin[];
+  /**
+   * The clock the MFA session's expiry is judged by (a session passes its own, corrected to AWS's time). Default
+   * `Date`.
+   */
+  clock?: Clock;
 }
 
 /** A source backed by STS, with the end of its MFA session when MFA is in use. */
 export type AssumeRoleSource = CredentialSource & {
   /** When the current MFA session ends (undefined without MFA or before the first prompt). */
   mfaSessionExpiration(): Date | undefined;
+  /** The MFA device in use; undefined without MFA. */
+  readonly mfaSerialNumber: string | undefined;
   /** Stops the MFA session's own refresh timer. */
   close(): void;
 };
@@ -90,6 +102,9 @@ function validateAssumeRole(init: AssumeRoleInit): void {
   }
   if (init.region !== undefined && (typeof init.region !== "string" || init.region === "")) {
     throw new TypeError("`region` must be a non-empty string");
+  }
+  if (init.clock !== undefined && typeof init.clock?.now !== "function") {
+    throw new TypeError("`clock` must be an object with a `now()` method");
   }
   if (p.SerialNumber !== undefined && init.mfa === undefined) {
     throw new TypeError("`assumeRole.SerialNumber` needs `mfa.tokenCode` to get the code from");
@@ -136,8 +151,8 @@ export function fromStsCredentials(
   return {
     accessKeyId: c.AccessKeyId as string,
     secretAccessKey: c.SecretAccessKey as string,
-    sessionToken: c.SessionToken,
-    expiration: c.Expiration,
+    sessionToken: c.SessionToken as string,
+    expiration: c.Expiration as Date,
     ...(accountId && /^[0-9]{12}$/.test(accountId) ? { accountId } : {}),
   };
 }
@@ -180,12 +195,14 @@ export function fromAssumeRole(init: AssumeRoleInit): AssumeRoleSource {
   let regionPromise: Promise<string> | undefined;
   const region = explicitRegion ?? (() => (regionPromise ??= resolveStsRegion()));
   const newClient = (credentials: AwsCredentialIdentityProvider): STSClient => {
-    const c = new STSClient({ ...stsClientConfig, region, credentials });
+    const c = createSdkClient(STSClient, { ...stsClientConfig, region, credentials }, "sts");
     for (const plugin of init.clientPlugins ?? []) c.middlewareStack.use(plugin);
     return c;
   };
 
   let mfaSession: RefreshableCredentials | undefined;
+  // A call that may prompt for an MFA code takes as long as the prompt may, plus the STS calls around it.
+  const mfaCallMs = mfa ? (mfa.timeoutMs ?? DEFAULT_MFA_TIMEOUT_MS) + DEFAULT_SOURCE_TIMEOUT_MS : undefined;
   if (mfa) {
     const serialNumber = (mfa.serialNumber ?? assumeRole.SerialNumber) as string;
     const mfaClient = newClient(baseCredentials);
@@ -210,7 +227,13 @@ export function fromAssumeRole(init: AssumeRoleInit): AssumeRoleSource {
         { sourceName: mfaName },
       ),
       // Prompt only when a role refresh needs the session: a background prompt could find nobody to answer it.
-      { mode: "deferred" },
+      // No start-up retries of its own: each would prompt again; the role's engine retries the whole call.
+      {
+        mode: "deferred",
+        sourceTimeoutMs: mfaCallMs as number,
+        firstFetchTimeoutMs: 0,
+        ...(init.clock ? { clock: init.clock } : {}),
+      },
     );
   }
   const client = newClient(mfaSession ?? baseCredentials);
@@ -227,7 +250,9 @@ export function fromAssumeRole(init: AssumeRoleInit): AssumeRoleSource {
   };
   return Object.assign(source, {
     sourceName: name,
+    ...(mfaCallMs !== undefined ? { sourceTimeoutMs: mfaCallMs + DEFAULT_SOURCE_TIMEOUT_MS } : {}),
     mfaSessionExpiration: () => mfaSession?.metrics().expiration,
+    mfaSerialNumber: mfa ? ((mfa.serialNumber ?? assumeRole.SerialNumber) as string) : undefined,
     close: () => mfaSession?.close(),
   });
 }

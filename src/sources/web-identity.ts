@@ -3,7 +3,8 @@ import { AssumeRoleWithWebIdentityCommand, STSClient, type STSClientConfig } fro
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { RefreshSessionError } from "../errors.js";
 import type { ClientPlugin } from "../middleware/clientPlugin.js";
-import type { CredentialSource } from "../refresh/refreshable.js";
+import type { CredentialSource } from "../types.js";
+import { createSdkClient } from "../util/sdkClient.js";
 import { fromStsCredentials, resolveStsRegion } from "./sts.js";
 
 /** Options of {@link fromWebIdentity}; each defaults from the environment variable the SDKs read. */
@@ -74,7 +75,7 @@ export function fromWebIdentity(init: WebIdentityInit = {}): CredentialSource {
   const noCredentials: AwsCredentialIdentityProvider = async () => {
     throw new Error("AssumeRoleWithWebIdentity needs no credentials");
   };
-  const client = new STSClient({ ...init.stsClientConfig, region, credentials: noCredentials });
+  const client = createSdkClient(STSClient, { ...init.stsClientConfig, region, credentials: noCredentials }, "sts");
   for (const plugin of init.clientPlugins ?? []) client.middlewareStack.use(plugin);
 
   const readToken = async (): Promise<string> => {

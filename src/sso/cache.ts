@@ -1,18 +1,21 @@
 import { createHash } from "node:crypto";
-import { chmod, mkdir, open, readFile, readdir, stat, unlink } from "node:fs/promises";
+import { open, readFile, readdir, stat, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { getHomeDir } from "@smithy/shared-ini-file-loader";
 import type { Logger } from "@smithy/types";
-import lockfile from "proper-lockfile";
 import { RefreshSessionError } from "../errors.js";
-import { writeSecretFile } from "../server/secretFile.js";
+import { formatIsoSeconds, parseIsoTime } from "../util/awsDate.js";
+import { DEFAULT_LOCK_STALE_MS, withLock } from "../util/lock.js";
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, writeSecretFile } from "../util/secretFile.js";
+
+export { tryLock } from "../util/lock.js";
 
 /** Mode of every file this library writes to the SSO cache: owner read/write only. */
-export const SSO_CACHE_FILE_MODE = 0o600;
+export const SSO_CACHE_FILE_MODE = PRIVATE_FILE_MODE;
 /** Mode of the SSO cache directory when this library creates it (and tightens it to). */
-export const SSO_CACHE_DIR_MODE = 0o700;
+export const SSO_CACHE_DIR_MODE = PRIVATE_DIR_MODE;
 /** A cache lock whose holder stopped touching it for this long is taken over (the holder died or hung). */
-export const DEFAULT_SSO_LOCK_STALE_MS = 5_000;
+export const DEFAULT_SSO_LOCK_STALE_MS = DEFAULT_LOCK_STALE_MS;
 /** How long a process waits for another one's cache lock before giving up on this refresh (it retries later). */
 export const DEFAULT_SSO_LOCK_WAIT_MS = 30_000;
 
@@ -46,21 +49,21 @@ export interface SsoRegistrationFile {
 /** What this library remembers about an SSO session beside its token file. Holds no secret. */
 export interface SsoSessionMeta {
   version: 1;
-  startUrl?: string;
-  sessionName?: string;
+  startUrl?: string | undefined;
+  sessionName?: string | undefined;
   /** When a login this library performed completed. */
-  loginAt?: string;
+  loginAt?: string | undefined;
   /** SHA-256 (first 16 hex digits) of the last access token this library wrote: ties `loginAt` to the token. */
-  tokenFingerprint?: string;
+  tokenFingerprint?: string | undefined;
   /** A session duration learned from a refused refresh (seconds, a lower bound). */
-  learnedDurationSeconds?: number;
-  learnedAt?: string;
+  learnedDurationSeconds?: number | undefined;
+  learnedAt?: string | undefined;
   /** When a refresh was refused because the session had ended. */
-  endedAt?: string;
+  endedAt?: string | undefined;
   /** Last successful CreateToken (refresh_token grant) by this library. */
-  lastRefreshAt?: string;
+  lastRefreshAt?: string | undefined;
   /** When this library first saw a token whose login it did not record. */
-  firstSeenAt?: string;
+  firstSeenAt?: string | undefined;
 }
 
 /**
@@ -126,16 +129,10 @@ export function registrationCacheKey(args: {
 }
 
 /** A time as botocore writes it in the SSO cache: `2024-01-01T00:00:00Z` (whole seconds, UTC). */
-export function formatCacheTime(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-}
+export const formatCacheTime = formatIsoSeconds;
 
 /** Parses a cache timestamp; undefined if it is not a time. */
-export function parseCacheTime(value: unknown): number | undefined {
-  if (typeof value !== "string" || value.trim() === "") return undefined;
-  const t = Date.parse(value);
-  return Number.isFinite(t) ? t : undefined;
-}
+export const parseCacheTime = parseIsoTime;
 
 /** What {@link readJsonFile} found. */
 export interface JsonFileRead {
@@ -146,8 +143,8 @@ export interface JsonFileRead {
 
 /** Context for cache error messages. */
 export interface CacheErrorContext {
-  profile?: string;
-  source?: string;
+  profile?: string | undefined;
+  source?: string | undefined;
   /** What to run to fix it, e.g. `aws-refresh login --profile dev`. */
   fix: string;
 }
@@ -223,19 +220,6 @@ export function checkTokenFile(value: Record<string, unknown>, path: string, ctx
   return value as SsoTokenFile;
 }
 
-/** Creates the cache directory (mode 0700) and tightens an existing one to 0700. */
-export async function ensureCacheDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: SSO_CACHE_DIR_MODE });
-  try {
-    const info = await stat(dir);
-    if ((info.mode & 0o777) !== SSO_CACHE_DIR_MODE && (process.getuid === undefined || info.uid === process.getuid())) {
-      await chmod(dir, SSO_CACHE_DIR_MODE);
-    }
-  } catch {
-    /* best effort: a directory we cannot chmod still works */
-  }
-}
-
 const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
 /** Temporary files left by a process killed mid-write are removed once they are this old. */
 const TEMP_MAX_AGE_MS = 60_000;
@@ -269,70 +253,37 @@ async function sweepTempFiles(dir: string): Promise<void> {
  */
 export async function writeJsonAtomic(path: string, value: object): Promise<void> {
   const dir = dirname(path);
-  await ensureCacheDir(dir);
+  await ensurePrivateDir(dir);
   await writeSecretFile(path, JSON.stringify(value));
   void sweepTempFiles(dir);
 }
 
 /** Options of {@link withCacheLock}. */
 export interface CacheLockOptions {
-  staleMs?: number;
-  waitMs?: number;
-  logger?: Logger;
-  source?: string;
+  staleMs?: number | undefined;
+  waitMs?: number | undefined;
+  logger?: Logger | undefined;
+  source?: string | undefined;
 }
 
 /**
- * Runs `fn` holding the cross-process lock of one cache file (a `<file>.lock` directory, kept fresh while held; a
- * holder that died is taken over after `staleMs`). Every process that refreshes the same SSO session serialises
- * here, so only one of them calls CreateToken.
+ * Runs `fn` holding the cross-process lock of one cache file (see {@link withLock}). Every process that refreshes
+ * the same SSO session serialises here, so only one of them calls CreateToken. A wait past `waitMs` is a
+ * `SOURCE_FAILED` error saying which lock to remove if no tool holds it.
  */
 export async function withCacheLock<T>(path: string, fn: () => Promise<T>, options: CacheLockOptions = {}): Promise<T> {
   const waitMs = options.waitMs ?? DEFAULT_SSO_LOCK_WAIT_MS;
-  const started = Date.now();
-  let release: (() => Promise<void>) | undefined;
-  while (!(release = await tryLock(path, options))) {
-    if (Date.now() - started > waitMs) {
-      throw new RefreshSessionError(
+  return withLock(path, fn, {
+    ...options,
+    waitMs,
+    onTimeout: () =>
+      new RefreshSessionError(
         "SOURCE_FAILED",
         `Another process has held the lock on ${path} for more than ${Math.round(waitMs / 1000)}s; ` +
           `will try again. If no aws-refresh or AWS tool is running, remove ${path}.lock.`,
         { source: options.source },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 25 + Math.random() * 75));
-  }
-  try {
-    return await fn();
-  } finally {
-    // A lock lost meanwhile (compromised) rejects on release; tryLock's release swallows that.
-    await release();
-  }
-}
-
-/**
- * Takes a cross-process lock without waiting: the release function, or undefined when another process holds it. Held
- * as long as needed (kept fresh every `staleMs / 2`); taken over once its holder has stopped refreshing it.
- */
-export async function tryLock(
-  path: string,
-  options: { staleMs?: number; logger?: Logger } = {},
-): Promise<(() => Promise<void>) | undefined> {
-  const stale = Math.max(2_000, options.staleMs ?? DEFAULT_SSO_LOCK_STALE_MS);
-  await ensureCacheDir(dirname(path));
-  try {
-    const release = await lockfile.lock(path, {
-      realpath: false,
-      stale,
-      update: Math.floor(stale / 2),
-      retries: 0,
-      onCompromised: (err) => options.logger?.warn(`aws-refresh-session: lost the lock on ${path}: ${err.message}`),
-    });
-    return () => release().catch(() => {});
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ELOCKED") return undefined;
-    throw err;
-  }
+      ),
+  });
 }
 
 /** Reads the sidecar meta file; a missing or unreadable one is an empty record (it only sharpens predictions). */

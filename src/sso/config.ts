@@ -1,8 +1,6 @@
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
-import { getHomeDir, loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
+import { loadAwsConfig, type LoadedAwsConfig } from "../config/awsConfig.js";
 import { RefreshSessionError } from "../errors.js";
-import { parseDuration } from "../cli/duration.js";
+import { parseDuration } from "../util/duration.js";
 
 /**
  * Config key (in an `[sso-session NAME]` section, or in a legacy SSO profile) stating the Identity Center session
@@ -40,18 +38,13 @@ export interface SsoConfigInit {
   configFile?: string;
   /** Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** The config files already read ({@link loadAwsConfig}): used instead of reading them again. */
+  config?: LoadedAwsConfig;
 }
 
-/** The config file path the SDKs use. */
-export function resolveConfigFile(init: { configFile?: string; env?: NodeJS.ProcessEnv }): string {
-  const env = init.env ?? process.env;
-  const file = init.configFile ?? env.AWS_CONFIG_FILE ?? join(getHomeDir(), ".aws", "config");
-  return file.startsWith("~/") ? join(getHomeDir(), file.slice(2)) : file;
-}
-
-/** The profile name the SDKs use: the given one, else `AWS_PROFILE`, else `default`. */
+/** The profile name the SDKs use: the given one, else `AWS_PROFILE` (when not empty), else `default`. */
 export function resolveProfileName(profile: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return profile ?? env.AWS_PROFILE ?? "default";
+  return profile || env.AWS_PROFILE || "default";
 }
 
 /** `sso_registration_scopes` as the AWS CLI parses it: comma-separated, trimmed, empties dropped. */
@@ -103,27 +96,32 @@ function durationFrom(
  * ```
  */
 export async function loadSsoConfig(init: SsoConfigInit = {}): Promise<SsoConfig> {
-  const env = init.env ?? process.env;
-  const configFile = resolveConfigFile({ configFile: init.configFile, env });
+  const env = init.env ?? init.config?.env ?? process.env;
   const onlySession = init.ssoSession !== undefined && init.profile === undefined;
   const profile = onlySession ? undefined : resolveProfileName(init.profile, env);
-  try {
-    await stat(configFile);
-  } catch {
+  const loaded =
+    init.config ??
+    (await loadAwsConfig({ env, ...(init.configFile ? { configFile: init.configFile } : {}) }).catch((err: unknown) => {
+      // The config is in use here for SSO: report it as such, with the file's own message.
+      throw configError((err as Error).message, profile);
+    }));
+  const configFile = loaded.paths.config;
+  if (!loaded.exists.config) {
     throw configError(
       `The AWS config file ${configFile} does not exist, so ${profile ? `profile "${profile}"` : `sso-session "${init.ssoSession}"`} ` +
         "cannot be read. Create it with `aws configure sso`, or point AWS_CONFIG_FILE at your config file.",
       profile,
     );
   }
-  const { configFile: parsed } = await loadSharedConfigFiles({ configFilepath: configFile, ignoreCache: true });
-  const sessionSection = (name: string): Record<string, string | undefined> | undefined =>
-    parsed[`sso-session.${name}`] as Record<string, string | undefined> | undefined;
+  const sessionSection = (name: string): Record<string, string | undefined> | undefined => {
+    const s = loaded.ssoSessions.get(name);
+    return s === undefined ? undefined : { ...s };
+  };
 
   let section: Record<string, string | undefined> = {};
   let sessionName = init.ssoSession;
   if (profile !== undefined) {
-    const p = parsed[profile] as Record<string, string | undefined> | undefined;
+    const p = loaded.profiles.get(profile) as Record<string, string | undefined> | undefined;
     if (!p) {
       throw configError(
         `Profile "${profile}" is not in the AWS config file ${configFile}. Add a [${profile === "default" ? "default" : `profile ${profile}`}] ` +

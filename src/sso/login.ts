@@ -1,40 +1,20 @@
-import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import {
-  CreateTokenCommand,
-  RegisterClientCommand,
-  StartDeviceAuthorizationCommand,
-  type SSOOIDCClient,
-} from "@aws-sdk/client-sso-oidc";
+import { CreateTokenCommand, StartDeviceAuthorizationCommand } from "@aws-sdk/client-sso-oidc";
 import type { Logger } from "@smithy/types";
-import { RefreshSessionError } from "../errors.js";
-import type { Clock } from "../refresh/refreshable.js";
-import {
-  defaultSsoCacheDir,
-  fingerprint,
-  formatCacheTime,
-  metaPathFor,
-  parseCacheTime,
-  readJsonFile,
-  readMeta,
-  registrationCacheKey,
-  tokenCacheKey,
-  withCacheLock,
-  writeJsonAtomic,
-  type SsoRegistrationFile,
-  type SsoTokenFile,
-} from "./cache.js";
-import { describeSsoConfig, loginCommand, type SsoConfig } from "./config.js";
-import { createOidcClient, sdkErrorText, type SsoOidcClientConfig } from "./oidc.js";
+import type { Clock } from "../types.js";
+import { defaultSsoCacheDir } from "./cache.js";
+import type { SsoConfig } from "./config.js";
+import { loginAborted, loginFailed } from "./loginFailed.js";
+import { saveLoginToken, type SsoLoginResult } from "./loginToken.js";
+import { createOidcClient, refusalKind, sdkErrorText, type SsoOidcClientConfig } from "./oidc.js";
+import { clientRegistration } from "./registration.js";
 
-/** Scope a client registers with for an sso-session when `sso_registration_scopes` is not set: it gets refresh tokens. */
-export const DEFAULT_SSO_REGISTRATION_SCOPES: readonly string[] = ["sso:account:access"];
+export { DEFAULT_SSO_REGISTRATION_SCOPES, registrationScopes } from "./registration.js";
+export { tokenPathFor } from "./loginToken.js";
 /** Polling interval when StartDeviceAuthorization names none (RFC 8628). */
 export const DEFAULT_DEVICE_POLL_INTERVAL_SECONDS = 5;
 /** Added to the polling interval on every `slow_down` (RFC 8628). */
 export const SLOW_DOWN_SECONDS = 5;
-/** A cached registration this close to expiry is replaced, as the AWS CLI does. */
-const REGISTRATION_EXPIRY_WINDOW_MS = 15 * 60_000;
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
 /** What the user must do to approve a device login. Holds no secret. */
@@ -65,96 +45,8 @@ export interface DeviceLoginOptions {
   onTokenIssued?: (fingerprint: string) => void;
 }
 
-/** What a login produced. */
-export interface DeviceLoginResult {
-  /** The token cache file written. */
-  path: string;
-  /** When the login completed (the new Identity Center session's start, as far as we can know). */
-  loginAt: Date;
-  accessTokenExpiresAt: Date;
-  refreshable: boolean;
-}
-
-/** The scopes a login registers with: `sso_registration_scopes`, else `sso:account:access` for an sso-session. */
-export function registrationScopes(cfg: SsoConfig): string[] | undefined {
-  if (cfg.registrationScopes !== undefined) return cfg.registrationScopes.length ? cfg.registrationScopes : undefined;
-  return cfg.sessionName !== undefined ? [...DEFAULT_SSO_REGISTRATION_SCOPES] : undefined;
-}
-
-/** Path of the token cache file of a config. */
-export function tokenPathFor(cfg: Pick<SsoConfig, "startUrl" | "sessionName">, cacheDir?: string): string {
-  return join(cacheDir ?? defaultSsoCacheDir(), `${tokenCacheKey(cfg.startUrl, cfg.sessionName)}.json`);
-}
-
-function loginFailed(cfg: SsoConfig, what: string, cause?: unknown): RefreshSessionError {
-  return new RefreshSessionError(
-    "SSO_LOGIN_FAILED",
-    `IAM Identity Center login for ${describeSsoConfig(cfg)} failed: ${what}. Run \`${loginCommand(cfg)}\` to try again.`,
-    { profile: cfg.profile, cause },
-  );
-}
-
-async function registration(
-  client: SSOOIDCClient,
-  cfg: SsoConfig,
-  dir: string,
-  now: number,
-  logger: Logger | undefined,
-): Promise<SsoRegistrationFile> {
-  const scopes = registrationScopes(cfg);
-  const path = join(
-    dir,
-    `${registrationCacheKey({ startUrl: cfg.startUrl, region: cfg.ssoRegion, scopes, sessionName: cfg.sessionName })}.json`,
-  );
-  try {
-    const cached = await readJsonFile(path, { profile: cfg.profile, fix: loginCommand(cfg) });
-    const v = cached?.value;
-    const exp = parseCacheTime(v?.expiresAt);
-    const forAuthCode = Array.isArray(v?.grantTypes) && !(v.grantTypes as unknown[]).includes(DEVICE_GRANT);
-    if (
-      v &&
-      typeof v.clientId === "string" &&
-      typeof v.clientSecret === "string" &&
-      exp !== undefined &&
-      exp - now > REGISTRATION_EXPIRY_WINDOW_MS &&
-      !forAuthCode
-    ) {
-      logger?.debug(`aws-refresh-session: reusing the cached SSO client registration ${path}`);
-      return v as SsoRegistrationFile;
-    }
-  } catch {
-    // A corrupt registration is simply replaced.
-  }
-  const clientName = `aws-refresh-session-${cfg.sessionName ?? Math.floor(now / 1000)}`;
-  let out;
-  try {
-    out = await client.send(
-      new RegisterClientCommand({ clientName, clientType: "public", ...(scopes ? { scopes } : {}) }),
-    );
-  } catch (err) {
-    throw loginFailed(cfg, `SSO-OIDC RegisterClient failed (${sdkErrorText(err)})`, err);
-  }
-  if (!out.clientId || !out.clientSecret || typeof out.clientSecretExpiresAt !== "number") {
-    throw loginFailed(cfg, "SSO-OIDC RegisterClient answered without clientId, clientSecret or clientSecretExpiresAt");
-  }
-  const reg: SsoRegistrationFile = {
-    clientId: out.clientId,
-    clientSecret: out.clientSecret,
-    expiresAt: formatCacheTime(out.clientSecretExpiresAt * 1000),
-    ...(scopes ? { scopes } : {}),
-  };
-  try {
-    await writeJsonAtomic(path, reg);
-  } catch (err) {
-    // Not fatal: the registration works; the next login registers again.
-    logger?.warn(`aws-refresh-session: could not cache the SSO client registration in ${path}: ${String(err)}`);
-  }
-  return reg;
-}
-
-function abortedError(cfg: SsoConfig, signal: AbortSignal): RefreshSessionError {
-  return loginFailed(cfg, `cancelled (${String(signal.reason ?? "aborted")})`);
-}
+/** What a device login produced. */
+export type DeviceLoginResult = SsoLoginResult;
 
 /**
  * The OAuth 2.0 device authorization flow against IAM Identity Center, as `aws sso login --use-device-code` does it:
@@ -176,10 +68,16 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
   const signal = options.signal;
   const client = createOidcClient(cfg.ssoRegion, options.oidcClientConfig, options.logger);
   try {
-    const reg = await registration(client, cfg, dir, clock.now(), options.logger);
+    let reg = await clientRegistration(client, cfg, {
+      dir,
+      now: clock.now(),
+      logger: options.logger,
+      grant: { kind: "device" },
+    });
+    let registeredAnew = false;
     const attempts = Math.max(1, options.attempts ?? 1);
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw abortedError(cfg, signal);
+      if (signal?.aborted) throw loginAborted(cfg, signal);
       let auth;
       try {
         auth = await client.send(
@@ -188,10 +86,27 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
             clientSecret: reg.clientSecret,
             startUrl: cfg.startUrl,
           }),
-          { abortSignal: signal },
+          signal ? { abortSignal: signal } : {},
         );
       } catch (err) {
-        if (signal?.aborted) throw abortedError(cfg, signal);
+        if (signal?.aborted) throw loginAborted(cfg, signal);
+        if (refusalKind(err) === "client" && !registeredAnew) {
+          // A cached client registration the service no longer knows (deleted, rotated): register again at once,
+          // rather than failing every try with it until the login times out with no URL shown.
+          options.logger?.warn(
+            `aws-refresh-session: IAM Identity Center refused the cached client registration (${sdkErrorText(err)}); registering again`,
+          );
+          reg = await clientRegistration(client, cfg, {
+            dir,
+            now: clock.now(),
+            logger: options.logger,
+            grant: { kind: "device" },
+            fresh: true,
+          });
+          registeredAnew = true;
+          attempt--;
+          continue;
+        }
         throw loginFailed(cfg, `SSO-OIDC StartDeviceAuthorization failed (${sdkErrorText(err)})`, err);
       }
       if (!auth.deviceCode || !auth.userCode || !auth.verificationUri || typeof auth.expiresIn !== "number") {
@@ -210,10 +125,10 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
               clientSecret: reg.clientSecret,
               deviceCode: auth.deviceCode,
             }),
-            { abortSignal: signal },
+            signal ? { abortSignal: signal } : {},
           );
         } catch (err) {
-          if (signal?.aborted) throw abortedError(cfg, signal);
+          if (signal?.aborted) throw loginAborted(cfg, signal);
           const name = (err as { name?: string }).name;
           if (name === "SlowDownException") intervalS += SLOW_DOWN_SECONDS;
           else if (name === "ExpiredTokenException") break;
@@ -236,59 +151,24 @@ export async function deviceLogin(options: DeviceLoginOptions): Promise<DeviceLo
           try {
             await delay(intervalS * 1000, undefined, { signal, ref: keepAlive });
           } catch {
-            throw abortedError(cfg, signal as AbortSignal);
+            throw loginAborted(cfg, signal as AbortSignal);
           }
           continue;
         }
         if (!out.accessToken || typeof out.expiresIn !== "number") {
           throw loginFailed(cfg, "CreateToken answered without accessToken or expiresIn");
         }
-        const loginAt = clock.now();
-        const token: SsoTokenFile = {
-          startUrl: cfg.startUrl,
-          region: cfg.ssoRegion,
-          accessToken: out.accessToken,
-          expiresAt: formatCacheTime(loginAt + out.expiresIn * 1000),
-          clientId: reg.clientId,
-          clientSecret: reg.clientSecret,
-          registrationExpiresAt: reg.expiresAt,
-          ...(out.refreshToken ? { refreshToken: out.refreshToken } : {}),
-        };
-        const path = tokenPathFor(cfg, dir);
-        options.onTokenIssued?.(fingerprint(token.accessToken));
-        try {
-          await withCacheLock(
-            path,
-            async () => {
-              await writeJsonAtomic(path, token);
-              const meta = await readMeta(metaPathFor(path));
-              await writeJsonAtomic(metaPathFor(path), {
-                version: 1,
-                startUrl: cfg.startUrl,
-                ...(cfg.sessionName !== undefined ? { sessionName: cfg.sessionName } : {}),
-                loginAt: formatCacheTime(loginAt),
-                tokenFingerprint: fingerprint(token.accessToken),
-                // What was learned about the session duration still holds for the next session.
-                ...(meta.learnedDurationSeconds !== undefined
-                  ? { learnedDurationSeconds: meta.learnedDurationSeconds, learnedAt: meta.learnedAt }
-                  : {}),
-              });
-            },
-            { logger: options.logger },
-          );
-        } catch (err) {
-          throw loginFailed(
-            cfg,
-            `the login was approved but the token could not be written to ${path} (${(err as Error).message})`,
-            err,
-          );
-        }
-        return {
-          path,
-          loginAt: new Date(Math.floor(loginAt / 1000) * 1000),
-          accessTokenExpiresAt: new Date(parseCacheTime(token.expiresAt) as number),
-          refreshable: token.refreshToken !== undefined,
-        };
+        return await saveLoginToken(
+          cfg,
+          reg,
+          { accessToken: out.accessToken, expiresIn: out.expiresIn, refreshToken: out.refreshToken },
+          {
+            dir,
+            loginAt: clock.now(),
+            ...(options.logger ? { logger: options.logger } : {}),
+            ...(options.onTokenIssued ? { onTokenIssued: options.onTokenIssued } : {}),
+          },
+        );
       }
       if (attempt >= attempts) {
         throw loginFailed(cfg, `the code ${auth.userCode} expired before anyone approved it`);

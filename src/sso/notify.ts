@@ -1,27 +1,9 @@
-import { spawn } from "node:child_process";
 import type { Logger } from "@smithy/types";
 import { errorMessage } from "../errors.js";
+import { runCommand, type CommandError } from "../util/childProcess.js";
+import type { SsoLoginRequired } from "../types.js";
 
-/** Payload of the `sso-login-required` event and what the notify hook is told. Holds no token. */
-export interface SsoLoginRequired {
-  /** The profile, when the session was made from one. */
-  profile: string | undefined;
-  /** The sso-session name; undefined for a legacy profile. */
-  ssoSession: string | undefined;
-  startUrl: string;
-  /** Page where the user approves the login. */
-  verificationUri: string;
-  /** The same page with the code filled in: open this one. */
-  verificationUriComplete: string;
-  /** Code the user checks (or types) on the page, e.g. `BCDF-GHJK`. */
-  userCode: string;
-  /** When this code expires; a new one is issued (and notified) if the login is still needed then. */
-  expiresAt: Date;
-  /** Why a login is needed. */
-  reason: "session-ending" | "session-ended" | "no-token";
-  /** The predicted end of the current session, when known. */
-  sessionEndsAt: Date | undefined;
-}
+export type { SsoLoginRequired } from "../types.js";
 
 /**
  * A notify hook: a shell command (`"notify-send 'AWS login' \"$AWS_REFRESH_SSO_VERIFICATION_URI_COMPLETE\""`), an
@@ -92,36 +74,19 @@ export async function runSsoNotify(
     return;
   }
   const env = { ...(options.env ?? process.env), ...ssoNotifyEnv(info) };
-  const child =
-    typeof notify === "string"
-      ? spawn(notify, { shell: true, env, stdio: ["ignore", "ignore", "pipe"] })
-      : spawn(notify[0] as string, notify.slice(1), { env, stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-500)));
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      log?.warn(
-        `aws-refresh-session: the SSO notify command ran longer than ${options.timeoutMs ?? DEFAULT_SSO_NOTIFY_TIMEOUT_MS} ms; stopped it`,
-      );
-    }, options.timeoutMs ?? DEFAULT_SSO_NOTIFY_TIMEOUT_MS);
-    timer.unref();
-    let failed = false;
-    child.once("error", (err) => {
-      failed = true;
-      clearTimeout(timer);
-      log?.warn(`aws-refresh-session: could not run the SSO notify command: ${err.message}`);
-      resolve();
-    });
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      if (failed) return;
-      if (code !== 0 && code !== null) {
-        log?.warn(
-          `aws-refresh-session: the SSO notify command exited with ${code}${stderr ? `: ${stderr.trim()}` : ""}`,
-        );
-      }
-      resolve();
-    });
-  });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_SSO_NOTIFY_TIMEOUT_MS;
+  try {
+    // Its own process group: a hung hook is stopped with everything it started.
+    await runCommand(typeof notify === "string" ? { shell: notify } : { argv: notify }, { env, timeoutMs });
+  } catch (err) {
+    const e = err as CommandError;
+    const detail = e.reason === "exit" && e.stderr.trim() ? `: ${e.stderr.trim().slice(-500)}` : "";
+    log?.warn(
+      e.reason === "timeout"
+        ? `aws-refresh-session: the SSO notify command ran longer than ${timeoutMs} ms; stopped it`
+        : e.reason === "exit"
+          ? `aws-refresh-session: the SSO notify command exited with ${String(e.exitCode ?? e.exitSignal)}${detail}`
+          : `aws-refresh-session: could not run the SSO notify command: ${e.message}`,
+    );
+  }
 }

@@ -1,12 +1,13 @@
 import { CreateTokenCommand, SSOOIDCClient, type SSOOIDCClientConfig } from "@aws-sdk/client-sso-oidc";
 import type { Logger } from "@smithy/types";
+import { createSdkClient } from "../util/sdkClient.js";
 
 /** Client config for the SSO-OIDC client (endpoint, requestHandler, retries…); the region is the SSO region. */
 export type SsoOidcClientConfig = Omit<SSOOIDCClientConfig, "region" | "credentials">;
 
 /** An SSO-OIDC client for the SSO region; it honours `AWS_ENDPOINT_URL_SSO_OIDC` / `AWS_ENDPOINT_URL` as the SDK does. */
 export function createOidcClient(region: string, config: SsoOidcClientConfig = {}, logger?: Logger): SSOOIDCClient {
-  return new SSOOIDCClient({ ...(logger ? { logger } : {}), ...config, region });
+  return createSdkClient(SSOOIDCClient, { ...(logger ? { logger } : {}), ...config, region }, "sso-oidc");
 }
 
 /** What CreateToken (refresh_token grant) answered. */

@@ -1,30 +1,11 @@
-import { formatDuration } from "../errors.js";
-import type { SessionEnd } from "../session/methods.js";
+import { formatDuration } from "../util/duration.js";
+import type { SsoDurationSource, SsoSessionEnd } from "../types.js";
 import { fingerprint, parseCacheTime, type SsoSessionMeta, type SsoTokenFile } from "./cache.js";
 
 /** IAM Identity Center's default session duration (8 h), assumed when nothing better is known. */
 export const DEFAULT_SSO_SESSION_DURATION_MS = 8 * 3_600_000;
 
-/** Where a session duration came from. */
-export type SsoDurationSource = "option" | "config" | "learned" | "default";
-
-/**
- * The predicted end of an IAM Identity Center session, and what the prediction rests on.
- *
- * - `legacy-token`: a legacy (non-refreshable) token; its `expiresAt` is the session's end. Exact.
- * - `ended`: a refresh was refused: the session is over. Exact.
- * - `login`: the recorded login time plus the session duration (stated, learned or the 8 h default). An estimate.
- * - `first-seen`: no login time is known (another tool logged in): at most the duration after this library first saw
- *   the session. An upper bound.
- */
-export interface SsoSessionEnd extends SessionEnd {
-  kind: "legacy-token" | "ended" | "login" | "first-seen";
-  /** Whether `at` is known exactly (`legacy-token`, `ended`) rather than predicted. */
-  exact: boolean;
-  loginAt: Date | undefined;
-  durationMs: number | undefined;
-  durationSource: SsoDurationSource | undefined;
-}
+export type { SsoSessionEnd, SsoDurationSource } from "../types.js";
 
 /** Inputs of {@link predictSsoSessionEnd}. */
 export interface SsoPredictionInput {
@@ -82,6 +63,7 @@ export function predictSsoSessionEnd(input: SsoPredictionInput): SsoSessionEnd {
       ? `its client registration expired at ${token.registrationExpiresAt}, so it cannot be refreshed`
       : "a legacy token without a refresh token";
     return {
+      source: "sso",
       at: new Date(expiresAt),
       basis: `access token expiry (${why}): the session ends when the token does`,
       kind: "legacy-token",
@@ -94,6 +76,7 @@ export function predictSsoSessionEnd(input: SsoPredictionInput): SsoSessionEnd {
   const endedAt = parseCacheTime(meta.endedAt);
   if (endedAt !== undefined && input.tokenWrittenAt <= endedAt + 1000) {
     return {
+      source: "sso",
       at: new Date(endedAt),
       basis: `a refresh was refused at ${new Date(endedAt).toISOString()}: the session has ended; log in again`,
       kind: "ended",
@@ -108,6 +91,7 @@ export function predictSsoSessionEnd(input: SsoPredictionInput): SsoSessionEnd {
   if (loginAt !== undefined) {
     const ours = meta.tokenFingerprint === fingerprint(token.accessToken);
     return {
+      source: "sso",
       at: new Date(loginAt + d.ms),
       basis:
         `login at ${new Date(loginAt).toISOString()} (recorded by aws-refresh` +
@@ -122,6 +106,7 @@ export function predictSsoSessionEnd(input: SsoPredictionInput): SsoSessionEnd {
   }
   const seen = parseCacheTime(meta.firstSeenAt) ?? Math.min(input.tokenWrittenAt, now);
   return {
+    source: "sso",
     at: new Date(seen + d.ms),
     basis:
       `login time unknown (logged in by another tool): at most ${formatDuration(d.ms)} (${DURATION_TEXT[d.source]}) ` +

@@ -1,6 +1,9 @@
 """A boto3 job for credential-server tests: S3 calls in a loop through the container-credentials provider.
 
-CHILD_SECONDS: how long to run. CHILD_BUCKET: bucket to use (created if missing).
+CHILD_SECONDS: how long to run at most. CHILD_UNTIL_KEYS / CHILD_UNTIL_CALLS: stop sooner, once this many distinct
+access keys were used and this many calls made (both, when both are given), and, with CHILD_STOP_FILE, once that file
+exists (the test creates it when what it waits for has happened): tests wait for rotations and events, not for a time a
+busy machine may need more of. CHILD_BUCKET: bucket to use (created if missing).
 CHILD_CLOCK_SHIFT_SECONDS: moves the clock botocore's credential code reads (and only that: signing keeps the real
 time). Tests issue credentials that live seconds, not an hour; shifting botocore's credential clock back by
 (15 min - lifetime/4) makes its fixed 15-minute refresh window start a quarter of a lifetime before expiry, where a
@@ -33,6 +36,18 @@ if shift:
 import boto3  # noqa: E402
 
 seconds = float(os.environ.get("CHILD_SECONDS", "5"))
+until_keys = int(os.environ.get("CHILD_UNTIL_KEYS", "0"))
+until_calls = int(os.environ.get("CHILD_UNTIL_CALLS", "0"))
+stop_file = os.environ.get("CHILD_STOP_FILE")
+until = until_keys > 0 or until_calls > 0 or stop_file is not None
+
+
+def done():
+    if not until or len(keys) < until_keys or calls < until_calls:
+        return False
+    return stop_file is None or os.path.exists(stop_file)
+
+
 bucket = os.environ.get("CHILD_BUCKET", "child-bucket")
 session = boto3.session.Session()
 credentials = session.get_credentials()  # the object the client signs with
@@ -47,7 +62,7 @@ keys = set()
 first_error = None
 deadline = time.time() + seconds
 i = 0
-while time.time() < deadline:
+while time.time() < deadline and not done():
     key = f"obj-{i % 16}"
     try:
         s3.put_object(Bucket=bucket, Key=key, Body=b"x" * 64)

@@ -1,5 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import {
+  CreateAccessKeyCommand,
+  CreateRoleCommand,
+  CreateUserCommand,
+  IAMClient,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
 
 /** A moto_server child process on a free loopback port. */
 export interface Moto {
@@ -56,4 +64,48 @@ export async function startMoto(noAuthCalls: number): Promise<Moto> {
         child.kill("SIGTERM");
       }),
   };
+}
+
+const ALLOW_ALL = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+});
+const TRUST_ANYONE = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { AWS: "*" }, Action: "sts:AssumeRole" }],
+});
+
+/**
+ * moto_server with an IAM user (an access key, an allow-all policy) and roles anyone may assume, each allowed
+ * everything. The user is made with moto's three unauthenticated calls; from then on moto checks every signature and
+ * session token, so the roles are themselves made with calls the user's key signs.
+ */
+export async function startMotoAccount(options: {
+  user: string;
+  roles: string[];
+}): Promise<{ server: Moto; userKeys: { accessKeyId: string; secretAccessKey: string } }> {
+  const server = await startMoto(3);
+  try {
+    const endpoint = server.url;
+    const anon = new IAMClient({
+      region: "us-east-1",
+      endpoint,
+      credentials: { accessKeyId: "AKIAANON", secretAccessKey: "anon" },
+    });
+    await anon.send(new CreateUserCommand({ UserName: options.user }));
+    const key = await anon.send(new CreateAccessKeyCommand({ UserName: options.user }));
+    await anon.send(new PutUserPolicyCommand({ UserName: options.user, PolicyName: "all", PolicyDocument: ALLOW_ALL }));
+    anon.destroy();
+    const userKeys = { accessKeyId: key.AccessKey!.AccessKeyId!, secretAccessKey: key.AccessKey!.SecretAccessKey! };
+    const iam = new IAMClient({ region: "us-east-1", endpoint, credentials: userKeys });
+    for (const name of options.roles) {
+      await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: TRUST_ANYONE }));
+      await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: "all", PolicyDocument: ALLOW_ALL }));
+    }
+    iam.destroy();
+    return { server, userKeys };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
 }

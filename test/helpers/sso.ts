@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -11,6 +11,8 @@ import {
 } from "../../src/testing.js";
 import { loadSsoConfig } from "../../src/sso/config.js";
 import { deviceLogin, type DeviceLoginResult } from "../../src/sso/login.js";
+import { ssoNotifyEnv } from "../../src/sso/notify.js";
+import { waitForFile } from "./wait.js";
 
 /**
  * An sso-session profile `profile` on the `corp` session (account 123456789012, ReadOnlyAccess, eu-west-1), with
@@ -138,6 +140,21 @@ export async function ssoWorld(
   };
 }
 
+/** The variables a notify command is given (all of them, some possibly empty). */
+const NOTIFY_VARIABLES = Object.keys(
+  ssoNotifyEnv({
+    profile: "p",
+    ssoSession: undefined,
+    startUrl: "",
+    verificationUri: "",
+    verificationUriComplete: "",
+    userCode: "",
+    expiresAt: new Date(0),
+    reason: "no-token",
+    sessionEndsAt: undefined,
+  }),
+);
+
 /**
  * What a user does with a notification: waits for the notify command's file of `AWS_REFRESH_SSO_*` lines, then
  * approves (or denies) the code on the verification page. Returns the variables the command was given.
@@ -147,13 +164,14 @@ export async function actOnNotification(
   action: "approve" | "deny",
   timeoutMs = 15_000,
 ): Promise<Record<string, string>> {
-  const until = Date.now() + timeoutMs;
-  while (!(existsSync(file) && readFileSync(file, "utf8").includes("AWS_REFRESH_SSO_DEADLINE"))) {
-    if (Date.now() > until) throw new Error(`no notification in ${file} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // `env > file` may write in several chunks: wait until every variable the hook sets is there, each line complete.
+  const text = await waitForFile(file, {
+    timeoutMs,
+    what: `a notification in ${file}`,
+    complete: (t) => t.endsWith("\n") && NOTIFY_VARIABLES.every((k) => t.startsWith(`${k}=`) || t.includes(`\n${k}=`)),
+  });
   const env = Object.fromEntries(
-    readFileSync(file, "utf8")
+    text
       .trim()
       .split("\n")
       .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),

@@ -1,6 +1,29 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, open, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, basename } from "node:path";
+import { fileError } from "./fileError.js";
+
+/** Mode of every secret file written here: owner read/write only. */
+export const PRIVATE_FILE_MODE = 0o600;
+/** Mode of a directory created for secret files (and tightened to, when it is ours). */
+export const PRIVATE_DIR_MODE = 0o700;
+
+/** Creates a directory for secret files (mode 0700) and tightens an existing one of ours to 0700. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    throw fileError(err, dir, "create the directory");
+  }
+  try {
+    const info = await stat(dir);
+    if ((info.mode & 0o777) !== PRIVATE_DIR_MODE && (process.getuid === undefined || info.uid === process.getuid())) {
+      await chmod(dir, PRIVATE_DIR_MODE);
+    }
+  } catch {
+    /* best effort: a directory we cannot chmod still works */
+  }
+}
 
 /**
  * Writes `content` to `path` atomically with mode 0600: a temporary file beside it (created 0600, never readable by
@@ -14,24 +37,33 @@ import { dirname, join, basename } from "node:path";
  */
 export async function writeSecretFile(path: string, content: string): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  const fh = await open(tmp, "wx", 0o600);
   try {
-    await fh.chmod(0o600); // whatever the umask
+    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  } catch (err) {
+    throw fileError(err, dir, "create the directory");
+  }
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  let fh;
+  try {
+    fh = await open(tmp, "wx", PRIVATE_FILE_MODE);
+  } catch (err) {
+    throw fileError(err, path, "write");
+  }
+  try {
+    await fh.chmod(PRIVATE_FILE_MODE); // whatever the umask
     await fh.writeFile(content, "utf8");
     await fh.sync();
   } catch (err) {
     await fh.close().catch(() => {});
     await rm(tmp, { force: true });
-    throw err;
+    throw fileError(err, path, "write");
   }
   await fh.close();
   try {
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw fileError(err, path, "write");
   }
 }
 

@@ -27,3 +27,27 @@ export function parseDuration(text: string, what = "duration"): number {
   }
   return Math.round(total);
 }
+
+/**
+ * Renders milliseconds as the largest units that fit: `90061000` → `1d1h1m1s`; sub-second values show as `0s`.
+ *
+ * @example
+ * ```ts
+ * formatDuration(5_400_000); // "1h30m"
+ * ```
+ */
+export function formatDuration(ms: number): string {
+  let s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  let out = "";
+  if (d) out += `${d}d`;
+  if (h) out += `${h}h`;
+  if (m) out += `${m}m`;
+  if (s || !out) out += `${s}s`;
+  return out;
+}

@@ -1,6 +1,6 @@
 import type { Logger } from "@smithy/types";
-import { formatDuration } from "../errors.js";
-import type { Clock } from "../refresh/refreshable.js";
+import { formatDuration } from "../util/duration.js";
+import type { Clock } from "../types.js";
 
 /**
  * A `clock-skew` event fires when the offset to AWS's clock passes this many ms (either way).
@@ -44,13 +44,13 @@ export interface ClockSkewEvent {
  */
 export interface ClockSkewOptions {
   /** Fire `onEvent` when |offset| passes this (ms). Default 60000. */
-  thresholdMs?: number;
+  thresholdMs?: number | undefined;
   /** The local clock being corrected. Default `Date`. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Called when the offset crosses the threshold either way, or moves by more than it while beyond it. */
-  onEvent?: (event: ClockSkewEvent) => void;
+  onEvent?: ((event: ClockSkewEvent) => void) | undefined;
   /** The SDK's Logger interface: a warning when the offset passes the threshold. Default: silent. */
-  logger?: Logger;
+  logger?: Logger | undefined;
 }
 
 /**
@@ -82,6 +82,9 @@ export class ClockSkew {
   #samples = 0;
   #reported = 0;
   #exceeded = false;
+  /** The last `Date` header's text and its time: responses in the same second carry the same text, parsed once. */
+  #lastDate: string | undefined;
+  #lastDateMs = NaN;
 
   constructor(options: ClockSkewOptions = {}) {
     if (options === null || typeof options !== "object") throw new TypeError("`clockSkew` must be an object or false");
@@ -96,7 +99,7 @@ export class ClockSkew {
     this.#base = options.clock ?? Date;
     this.#onEvent = options.onEvent;
     this.#logger = options.logger;
-    this.clock = { now: () => this.#base.now() + this.#offset };
+    this.clock = { now: () => this.#base.now() + this.#offset, local: this.#base };
   }
 
   /** AWS's clock minus the local one, in ms (0 until a response has been seen). */
@@ -149,7 +152,11 @@ export class ClockSkew {
     if (headers.age !== undefined || headers.Age !== undefined) return;
     const date = headers.date ?? headers.Date;
     if (typeof date !== "string") return;
-    this.observe(Date.parse(date), sentAt, receivedAt);
+    if (date !== this.#lastDate) {
+      this.#lastDateMs = Date.parse(date);
+      this.#lastDate = date;
+    }
+    this.observe(this.#lastDateMs, sentAt, receivedAt);
   }
 
   #check(): void {
