@@ -25,7 +25,9 @@ export default defineConfig([
     // credential-process cache hit load commander and little else.
     splitting: true,
     outDir: "dist",
-    clean: ["cli-chunks"],
+    // Not tsup's `clean` (it empties all of dist/, the library and the single executable included): `npm run build`
+    // removes dist/cli-chunks before it runs tsup.
+    clean: false,
     esbuildOptions(options) {
       options.chunkNames = "cli-chunks/[name]-[hash]";
       options.entryNames = "[name]";

@@ -1,8 +1,7 @@
-import { execFile, spawn } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PassThrough } from "node:stream";
-import { promisify } from "node:util";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runEmulate } from "../src/cli/emulate.js";
 import { runLogin } from "../src/cli/login.js";
@@ -10,17 +9,13 @@ import { loadSsoConfig } from "../src/sso/config.js";
 import { tokenPathFor } from "../src/sso/login.js";
 import type { EmulatorSso } from "../src/testing.js";
 import { actOnNotification, ssoWorld, type SsoWorld } from "./helpers/sso.js";
+import { ensureBuilt } from "./helpers/cli.js";
 import { waitForFile } from "./helpers/wait.js";
 
 const root = resolve(__dirname, "..");
 const cli = join(root, "dist/cli.js");
-const run = promisify(execFile);
 
-beforeAll(async () => {
-  if (!existsSync(cli) || !readFileSync(cli, "utf8").includes("sso-session")) {
-    await run("npx", ["tsup"], { cwd: root });
-  }
-}, 120_000);
+beforeAll(ensureBuilt, 120_000);
 
 let world: SsoWorld | undefined;
 afterEach(async () => {

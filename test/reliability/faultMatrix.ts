@@ -47,7 +47,7 @@ export interface CellResult {
   recoveryMs: number | undefined;
 }
 
-function faultSpec(fault: FaultKind, operation: string, sizes: MatrixSizes): FaultSpec {
+function faultSpec(fault: FaultKind, operation: string, sizes: MatrixSizes, deadlineMs: number): FaultSpec {
   switch (fault) {
     case "5xx":
       return { error: { code: "ServiceUnavailable", status: 503, message: "Service is unavailable (injected)" } };
@@ -56,7 +56,7 @@ function faultSpec(fault: FaultKind, operation: string, sizes: MatrixSizes): Fau
       return { error: { code: t.code, status: t.status, message: t.message } };
     }
     case "timeout":
-      return { latencyMs: sizes.sourceTimeoutMs * 2 };
+      return { latencyMs: deadlineMs * 2 };
     case "reset":
       return { reset: true };
     case "malformed":
@@ -105,7 +105,7 @@ async function runCell(rig: Rig, fault: FaultKind, window: WindowKind, sizes: Ma
   const engine = refreshable(rig.source, {
     clock: { now: () => emu.now() },
     name: rig.kind,
-    sourceTimeoutMs: sizes.sourceTimeoutMs,
+    sourceTimeoutMs: rig.timeoutMs,
     retryBaseMs: 50,
     maxRetryMs: 250,
   });
@@ -127,7 +127,7 @@ async function runCell(rig: Rig, fault: FaultKind, window: WindowKind, sizes: Ma
     const refreshesBefore = engine.metrics().refreshes;
     const stillValid = window !== "expired";
     const refreshCanSucceed = fault === "slow";
-    emu.fault(rig.operation, faultSpec(fault, rig.operation, sizes));
+    emu.fault(rig.operation, faultSpec(fault, rig.operation, sizes, rig.timeoutMs));
 
     const forced = engine.refresh().then(
       () => "ok" as const,

@@ -8,7 +8,7 @@ import { format, resolveConfig } from "prettier";
 import type { AttackResult } from "./serverAttack.js";
 import type { BadInputResult } from "./badInput.js";
 import { FAULTS, WINDOWS, type CellResult, type MatrixSizes } from "./faultMatrix.js";
-import { SOURCE_KINDS } from "./sources.js";
+import { PROCESS_DEADLINE_FACTOR, SOURCE_KINDS } from "./sources.js";
 import type { SsoKillResult, SsoKillSizes } from "./ssoCacheKill.js";
 
 /** What the soak child printed, plus what the parent saw. */
@@ -85,7 +85,8 @@ function matrixSection(m: NonNullable<ReliabilityFigures["matrix"]>): string {
     `| cells with a problem | **${problems.length}** |`,
     "",
     `Sizes: ${sizes.callers} concurrent callers per cell, \`sourceTimeoutMs\` ${sizes.sourceTimeoutMs} ms (the ` +
-      `\`timeout\` fault holds the answer ${sizes.sourceTimeoutMs * 2} ms), \`slow\` answers after ${sizes.slowMs} ms, ` +
+      `\`timeout\` fault holds the answer ${sizes.sourceTimeoutMs * 2} ms), \`slow\` answers after ${sizes.slowMs} ms; ` +
+      `credential_process, which starts a process per call, ${PROCESS_DEADLINE_FACTOR} times that deadline; ` +
       `recovery allowed ${sizes.recoveryTimeoutMs} ms.`,
     ...(problems.length
       ? [

@@ -52,8 +52,17 @@ export interface Rig {
   /** The emulator operation the source calls: where faults go. */
   operation: string;
   source: CredentialSource;
+  /**
+   * The deadline of one source call, for the engine and the source itself. A credential_process starts a Node.js
+   * process per call, which takes seconds on a loaded 2-core machine: it gets PROCESS_DEADLINE_FACTOR times the
+   * others'.
+   */
+  timeoutMs: number;
   close(): Promise<void>;
 }
+
+/** How many times the matrix's deadline a source that spawns a process per call gets. */
+export const PROCESS_DEADLINE_FACTOR = 4;
 
 /**
  * A credential_process helper: trades a web identity token for credentials at the emulator's STS (unsigned, so it
@@ -77,6 +86,7 @@ console.log(JSON.stringify({ Version: 1, AccessKeyId: id, SecretAccessKey: unxml
 
 /** Starts the emulator (and whatever the kind needs) and builds the source. */
 export async function startRig(kind: SourceKind, options: { timeoutMs: number }): Promise<Rig> {
+  const timeoutMs = kind === "credential_process" ? options.timeoutMs * PROCESS_DEADLINE_FACTOR : options.timeoutMs;
   const emu = await startEmulator({ credentialLifetimeSeconds: RIG_LIFETIME_SECONDS });
   const dir = mkdtempSync(join(tmpdir(), `ars-rig-${kind}-`));
   const closers: (() => Promise<void> | void)[] = [() => rmSync(dir, { recursive: true, force: true })];
@@ -110,7 +120,7 @@ export async function startRig(kind: SourceKind, options: { timeoutMs: number })
       source = fromCredentialProcess({
         command: `"${process.execPath}" "${helper}" ${emu.url} ${TEST_JWT}`,
         env: { PATH: process.env.PATH ?? "" },
-        timeoutMs: options.timeoutMs,
+        timeoutMs,
       });
       break;
     }
@@ -149,7 +159,7 @@ export async function startRig(kind: SourceKind, options: { timeoutMs: number })
         certificate: join(dir, "device.pem"),
         privateKey: join(dir, "device.key"),
         region: emu.region,
-        timeoutMs: options.timeoutMs,
+        timeoutMs,
       });
       break;
     }
@@ -171,7 +181,7 @@ export async function startRig(kind: SourceKind, options: { timeoutMs: number })
         privateKey: join(dir, "host.key"),
         endpoint: emu.url,
         env: {},
-        timeoutMs: options.timeoutMs,
+        timeoutMs,
       });
       break;
     }
@@ -214,6 +224,7 @@ export async function startRig(kind: SourceKind, options: { timeoutMs: number })
     emu,
     operation,
     source,
+    timeoutMs,
     async close() {
       for (const c of closers.reverse()) await c();
       await emu.close();
